@@ -1,0 +1,198 @@
+#include "tokenizer/tokenizer.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "tokenizer/byte_level.h"
+#include "tokenizer/utf8.h"
+
+namespace whale {
+namespace {
+
+using nlohmann::json;
+
+json read_json(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open {}", path.string());
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    return json::parse(buffer.str());
+  } catch (const json::exception& e) {
+    fail("{}: invalid JSON: {}", path.string(), e.what());
+  }
+}
+
+// Only normalizers that leave text unchanged are supported (null, possibly nested empty Sequences).
+void check_normalizer(const json& spec, std::string_view source) {
+  if (spec.is_null()) return;
+  const std::string type = spec.is_object() ? spec.value("type", std::string()) : std::string();
+  if (type == "Sequence" && spec.contains("normalizers") && spec["normalizers"].is_array()) {
+    for (const json& child : spec["normalizers"]) check_normalizer(child, source);
+    return;
+  }
+  fail("{}: unsupported normalizer {}", source, spec.dump());
+}
+
+void check_decoder(const json& spec, std::string_view source) {
+  if (spec.is_object() && spec.value("type", std::string()) == "ByteLevel") return;
+  fail("{}: unsupported decoder {} (only ByteLevel)", source, spec.dump());
+}
+
+AddedToken parse_added_token(const json& entry, size_t index, std::string_view source) {
+  if (!entry.is_object() || !entry.contains("id") || !entry["id"].is_number_integer() ||
+      !entry.contains("content") || !entry["content"].is_string())
+    fail("{}: added_tokens[{}] needs an integer 'id' and a string 'content'", source, index);
+  AddedToken t;
+  t.id = entry["id"].get<int32_t>();
+  if (t.id < 0) fail("{}: added_tokens[{}].id is negative", source, index);
+  t.content = entry["content"].get<std::string>();
+  if (t.content.empty()) fail("{}: added_tokens[{}].content is empty", source, index);
+  t.special = entry.value("special", false);
+  t.normalized = entry.value("normalized", !t.special);
+  t.lstrip = entry.value("lstrip", false);
+  t.rstrip = entry.value("rstrip", false);
+  t.single_word = entry.value("single_word", false);
+  return t;
+}
+
+// bos_token / eos_token in tokenizer_config.json: a string or an AddedToken object {"content": ...}.
+std::string config_token(const json& config, const char* field) {
+  if (!config.is_object() || !config.contains(field)) return "";
+  const json& v = config[field];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return "";
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
+  const std::filesystem::path tokenizer_path = dir / "tokenizer.json";
+  const std::filesystem::path config_path = dir / "tokenizer_config.json";
+  const json tokenizer = read_json(tokenizer_path);
+  const json config = std::filesystem::exists(config_path) ? read_json(config_path) : json::object();
+  return from_json(tokenizer, config, tokenizer_path.string());
+}
+
+Tokenizer Tokenizer::from_json(const json& tokenizer, const json& config, std::string_view source) {
+  if (!tokenizer.is_object()) fail("{}: top level must be a JSON object", source);
+  if (!tokenizer.contains("model")) fail("{}: missing field 'model'", source);
+  Tokenizer t;
+  t.model_ = BpeModel::from_json(tokenizer["model"], source);
+  check_normalizer(tokenizer.value("normalizer", json()), source);
+  t.pre_tokenizer_ = PreTokenizer::from_json(tokenizer.value("pre_tokenizer", json()), source);
+  if (!t.pre_tokenizer_.has_byte_level())
+    fail("{}: pre_tokenizer has no ByteLevel step (only byte-level BPE is supported)", source);
+  check_decoder(tokenizer.value("decoder", json()), source);
+
+  // Vocabulary first, then added tokens (which may reuse or extend its ids).
+  size_t n = size_t(t.model_.id_end());
+  const json added = tokenizer.value("added_tokens", json::array());
+  if (!added.is_array()) fail("{}: field 'added_tokens' must be an array", source);
+  std::vector<AddedToken> added_tokens;
+  for (size_t i = 0; i < added.size(); ++i) {
+    added_tokens.push_back(parse_added_token(added[i], i, source));
+    n = std::max(n, size_t(added_tokens.back().id) + 1);
+  }
+  t.token_text_.resize(n);
+  t.token_bytes_.resize(n);
+  t.known_.assign(n, false);
+  t.special_.assign(n, false);
+  auto set_token = [&t](int32_t id, const std::string& text) {
+    t.token_text_[id] = text;
+    t.token_bytes_[id].clear();
+    // The ByteLevel decoder maps each character back to its byte; a token with any character outside
+    // the byte alphabet contributes its text as is.
+    if (!byte_level::decode(text, t.token_bytes_[id])) t.token_bytes_[id] = text;
+    t.known_[id] = true;
+  };
+  for (int32_t id = 0; id < t.model_.id_end(); ++id)
+    if (!t.model_.token_text(id).empty()) set_token(id, t.model_.token_text(id));
+  for (const AddedToken& a : added_tokens) {
+    set_token(a.id, a.content);
+    t.special_[a.id] = a.special;
+    t.added_id_of_content_[a.content] = a.id;
+    t.added_.add(a);
+  }
+
+  if (config.is_object()) t.config_ = config;
+  const std::string bos = config_token(t.config_, "bos_token"), eos = config_token(t.config_, "eos_token");
+  t.bos_id_ = bos.empty() ? -1 : t.token_to_id(bos);
+  t.eos_id_ = eos.empty() ? -1 : t.token_to_id(eos);
+  if (!bos.empty() && t.bos_id_ < 0) fail("{}: bos_token \"{}\" is not in the vocabulary", source, bos);
+  if (!eos.empty() && t.eos_id_ < 0) fail("{}: eos_token \"{}\" is not in the vocabulary", source, eos);
+  t.add_bos_token_ = t.config_.value("add_bos_token", false);
+  return t;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+  utf8::require_valid(text, "tokenizer input");
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 4);
+  std::vector<TextSegment> segments;
+  added_.split(text, segments);
+  std::vector<std::string_view> pieces;
+  std::deque<std::string> arena;
+  for (const TextSegment& segment : segments) {
+    if (segment.id >= 0) {
+      ids.push_back(segment.id);
+      continue;
+    }
+    pieces.clear();
+    pre_tokenizer_.split(segment.text, pieces, arena);
+    for (std::string_view piece : pieces) model_.encode_word(piece, ids);
+  }
+  return ids;
+}
+
+void Tokenizer::check_id(int32_t id) const {
+  if (!is_valid_id(id)) fail("unknown token id {} (vocabulary size {})", id, vocab_size());
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+  std::string bytes;
+  for (int32_t id : ids) {
+    check_id(id);
+    if (!(skip_special_tokens && special_[id])) bytes += token_bytes_[id];
+  }
+  std::string text;
+  utf8::append_lossy(bytes, text);
+  return text;
+}
+
+std::string_view Tokenizer::token_bytes(int32_t id) const {
+  check_id(id);
+  return token_bytes_[id];
+}
+
+int32_t Tokenizer::token_to_id(std::string_view token) const {
+  const auto it = added_id_of_content_.find(std::string(token));
+  return it != added_id_of_content_.end() ? it->second : model_.id_of_text(token);
+}
+
+const std::string& Tokenizer::id_to_token(int32_t id) const {
+  check_id(id);
+  return token_text_[id];
+}
+
+std::string StreamingDecoder::push(int32_t id) {
+  const std::string_view bytes = tokenizer_.token_bytes(id);
+  if (skip_special_tokens_ && tokenizer_.is_special(id)) return "";
+  pending_ += bytes;
+  const size_t hold = utf8::incomplete_tail(pending_);
+  std::string text;
+  utf8::append_lossy(std::string_view(pending_).substr(0, pending_.size() - hold), text);
+  pending_.erase(0, pending_.size() - hold);
+  return text;
+}
+
+std::string StreamingDecoder::finish() {
+  std::string text;
+  utf8::append_lossy(pending_, text);
+  pending_.clear();
+  return text;
+}
+
+}  // namespace whale
