@@ -1,0 +1,105 @@
+// whale bench decode|prefill --model DIR: JSON lines with throughput (tokens/s, GB/s, GFLOP/s).
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "ops/bandwidth.h"
+
+namespace whale::cli {
+namespace {
+
+struct BenchOptions {
+  std::string mode, model;
+  int64_t prompt = 16, tokens = 32, repeats = 3;
+  size_t threads = 0;
+  bool bandwidth = true;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<int32_t> random_tokens(int64_t n, int64_t vocab) {
+  std::mt19937 rng(1234);
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (int32_t& id : ids) id = int32_t(rng() % uint32_t(vocab));
+  return ids;
+}
+
+void run_bench(const BenchOptions& o) {
+  ThreadPool pool(o.threads);
+  std::unique_ptr<Model> model = Model::load(o.model, pool);
+  const ModelConfig& c = model->config();
+  const Model::ActiveWeights active = model->active_per_token();
+  nlohmann::json line = {{"bench", o.mode}, {"model", o.model}, {"threads", pool.size()},
+                         {"params", c.n_params()}, {"weight_bytes", model->weight_bytes()}};
+  std::vector<float> logits;
+  if (o.mode == "decode") {
+    if (o.prompt + o.tokens > c.max_position) fail("bench: --prompt + --tokens exceed the model context");
+    std::vector<int32_t> ids = random_tokens(o.prompt + o.tokens, c.vocab_size);
+    double best = 1e30;
+    for (int64_t rep = 0; rep < o.repeats; ++rep) {
+      KvCache cache = model->new_cache(o.prompt + o.tokens);
+      SeqChunk prompt{std::span<const int32_t>(ids).first(size_t(o.prompt)), &cache};
+      model->forward({&prompt, 1}, {.last_token_logits = true}, logits);
+      auto t0 = std::chrono::steady_clock::now();
+      for (int64_t t = 0; t < o.tokens; ++t) {
+        SeqChunk step{std::span<const int32_t>(ids).subspan(size_t(o.prompt + t), 1), &cache};
+        model->forward({&step, 1}, {.last_token_logits = true}, logits);
+      }
+      best = std::min(best, seconds_since(t0));
+    }
+    double tps = double(o.tokens) / best;
+    line["prompt_tokens"] = o.prompt;
+    line["tokens"] = o.tokens;
+    line["tokens_per_s"] = tps;
+    line["bytes_per_token"] = active.bytes;
+    line["gb_per_s"] = tps * double(active.bytes) / 1e9;
+    if (o.bandwidth) {
+      double bw = ops::measure_read_bandwidth_gbs(pool);
+      line["read_bandwidth_gb_per_s"] = bw;
+      line["fraction_of_bandwidth"] = tps * double(active.bytes) / 1e9 / bw;
+    }
+  } else {
+    if (o.prompt > c.max_position) fail("bench: --prompt exceeds the model context");
+    std::vector<int32_t> ids = random_tokens(o.prompt, c.vocab_size);
+    double best = 1e30;
+    for (int64_t rep = 0; rep < o.repeats; ++rep) {
+      KvCache cache = model->new_cache(o.prompt);
+      SeqChunk chunk{ids, &cache};
+      auto t0 = std::chrono::steady_clock::now();
+      model->forward({&chunk, 1}, {.last_token_logits = true}, logits);
+      best = std::min(best, seconds_since(t0));
+    }
+    line["tokens"] = o.prompt;
+    line["tokens_per_s"] = double(o.prompt) / best;
+    // Matmul FLOPs only (2 per weight element per token); attention adds O(T²) on top.
+    line["gflop_per_s"] = 2.0 * double(active.elements) * double(o.prompt) / best / 1e9;
+  }
+  std::printf("%s\n", line.dump().c_str());
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto opt = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Benchmark decode or prefill throughput; prints JSON lines");
+  cmd->add_option("mode", opt->mode, "decode or prefill")->required()->check(CLI::IsMember({"decode", "prefill"}));
+  cmd->add_option("--model", opt->model, "checkpoint directory")->required();
+  cmd->add_option("--prompt", opt->prompt, "prompt tokens (decode: context before timing; prefill: tokens timed)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  cmd->add_option("--tokens", opt->tokens, "decode steps timed")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  cmd->add_option("--repeats", opt->repeats, "best of this many runs")->check(CLI::Range(int64_t(1), int64_t(1000)));
+  cmd->add_flag("!--no-bandwidth", opt->bandwidth, "skip the streaming-read bandwidth measurement");
+  add_threads_option(cmd, opt->threads);
+  cmd->callback([opt] { run_bench(*opt); });
+}
+
+}  // namespace whale::cli

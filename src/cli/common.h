@@ -1,0 +1,19 @@
+// Small helpers shared by the subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace whale::cli {
+
+inline void add_threads_option(CLI::App* cmd, size_t& threads) {
+  cmd->add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::Range(0, 4096));
+}
+
+// Parses "1,2,3" into token ids; throws whale::Error on anything else.
+std::vector<int32_t> parse_id_list(const std::string& text, const std::string& what);
+
+}  // namespace whale::cli

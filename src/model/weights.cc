@@ -1,0 +1,147 @@
+#include "model/weights.h"
+
+#include "core/error.h"
+
+namespace whale {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+void ModelWeights::visit(const ModelConfig& c, const std::function<void(const Slot&)>& fn) {
+  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, MatrixView* m, bool trained = true) {
+    fn(Slot{name, {rows, cols}, m, trained});
+  };
+  auto vector = [&](const std::string& name, int64_t n, VectorView* v, bool trained = true) {
+    fn(Slot{name, {n}, v, trained});
+  };
+  auto linear = [&](const std::string& name, int64_t out, int64_t in, Linear* l, bool bias) {
+    matrix(name + ".weight", out, in, &l->w);
+    if (bias) vector(name + ".bias", out, &l->b);
+  };
+  auto mlp = [&](const std::string& name, int64_t d_ff, MlpWeights* m, bool bias) {
+    linear(name + ".gate_proj", d_ff, c.d_model, &m->gate, bias);
+    linear(name + ".up_proj", d_ff, c.d_model, &m->up, bias);
+    linear(name + ".down_proj", c.d_model, d_ff, &m->down, bias);
+  };
+
+  layers.resize(size_t(c.n_layer));
+  matrix("model.embed_tokens.weight", c.vocab_size, c.d_model, &embed);
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    LayerWeights& L = layers[size_t(i)];
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    vector(p + "input_layernorm.weight", c.d_model, &L.attn_norm);
+    vector(p + "post_attention_layernorm.weight", c.d_model, &L.ffn_norm);
+    std::string a = p + "self_attn.";
+    if (c.is_mla()) {
+      int64_t q_out = c.n_head * c.qk_head_dim();
+      if (c.q_lora_rank > 0) {
+        linear(a + "q_a_proj", c.q_lora_rank, c.d_model, &L.mla.q_a, false);
+        vector(a + "q_a_layernorm.weight", c.q_lora_rank, &L.mla.q_a_norm);
+        linear(a + "q_b_proj", q_out, c.q_lora_rank, &L.mla.q_b, false);
+      } else {
+        linear(a + "q_proj", q_out, c.d_model, &L.mla.q, false);
+      }
+      linear(a + "kv_a_proj_with_mqa", c.kv_lora_rank + c.qk_rope_head_dim, c.d_model, &L.mla.kv_a, false);
+      vector(a + "kv_a_layernorm.weight", c.kv_lora_rank, &L.mla.kv_a_norm);
+      linear(a + "kv_b_proj", c.n_head * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank, &L.mla.kv_b, false);
+      linear(a + "o_proj", c.d_model, c.n_head * c.v_head_dim, &L.mla.o, false);
+    } else {
+      linear(a + "q_proj", c.n_head * c.d_head, c.d_model, &L.gqa.q, c.qkv_bias);
+      linear(a + "k_proj", c.n_kv_head * c.d_head, c.d_model, &L.gqa.k, c.qkv_bias);
+      linear(a + "v_proj", c.n_kv_head * c.d_head, c.d_model, &L.gqa.v, c.qkv_bias);
+      linear(a + "o_proj", c.d_model, c.n_head * c.d_head, &L.gqa.o, c.o_bias);
+    }
+    std::string m = p + "mlp.";
+    if (c.is_moe_layer(i)) {
+      matrix(m + "gate.weight", c.n_routed_experts, c.d_model, &L.moe.router);
+      if (c.topk_method == TopkMethod::NoauxTc)
+        vector(m + "gate.e_score_correction_bias", c.n_routed_experts, &L.moe.score_bias, /*trained=*/false);
+      L.moe.experts.resize(size_t(c.n_routed_experts));
+      for (int64_t e = 0; e < c.n_routed_experts; ++e)
+        mlp(m + "experts." + std::to_string(e), c.d_expert, &L.moe.experts[size_t(e)], false);
+      L.moe.has_shared = c.n_shared_experts > 0;
+      if (L.moe.has_shared) mlp(m + "shared_experts", c.n_shared_experts * c.d_expert, &L.moe.shared, false);
+    } else {
+      mlp(p + "mlp", c.d_ff, &L.mlp, c.mlp_bias);
+    }
+  }
+  vector("model.norm.weight", c.d_model, &final_norm);
+  if (c.tie_word_embeddings) lm_head = embed;  // bound after the visit by the loader
+  else matrix("lm_head.weight", c.vocab_size, c.d_model, &lm_head);
+}
+
+LoadedWeights LoadedWeights::load(const ModelConfig& config, const TensorStore& store) {
+  LoadedWeights out;
+  std::string where = store.source().string();
+  out.weights.visit(config, [&](const ModelWeights::Slot& slot) {
+    if (!store.has(slot.name)) fail("{}: tensor '{}' is missing", where, slot.name);
+    const TensorInfo& info = store.info(slot.name);
+    if (info.shape != slot.shape)
+      fail("{}: tensor '{}' has shape {}, expected {}", where, slot.name, shape_str(info.shape), shape_str(slot.shape));
+    Tensor t = store.get(slot.name);
+    if (t.dtype() == DType::I64 || t.dtype() == DType::I32)
+      fail("{}: tensor '{}' has integer dtype {}, expected a floating dtype", where, slot.name, dtype_name(t.dtype()));
+    out.stored_bytes += t.nbytes();
+    if (auto* v = std::get_if<VectorView*>(&slot.target)) {
+      Tensor f = t.dtype() == DType::F32 ? t : t.to_f32();
+      **v = VectorView{f.data<float>(), f.numel()};
+      out.owned_.push_back(std::move(f));
+      return;
+    }
+    MatrixView& m = *std::get<MatrixView*>(slot.target);
+    m = MatrixView{t.dtype(), slot.shape[0], slot.shape[1], t.raw(), nullptr};
+    out.owned_.push_back(t);  // keeps the mapping alive
+    if (t.dtype() == DType::F8E4M3) {
+      std::string scale_name = slot.name + "_scale_inv";
+      if (!store.has(scale_name))
+        fail("{}: F8_E4M3 tensor '{}' needs its block scales '{}', which are missing", where, slot.name, scale_name);
+      Shape want = {ceil_div(m.rows, MatrixView::kBlock), ceil_div(m.cols, MatrixView::kBlock)};
+      const TensorInfo& si = store.info(scale_name);
+      if (si.shape != want)
+        fail("{}: tensor '{}' has shape {}, expected {}", where, scale_name, shape_str(si.shape), shape_str(want));
+      Tensor s = store.get(scale_name).to_f32();
+      m.block_scale = s.data<float>();
+      out.stored_bytes += si.nbytes;
+      out.owned_.push_back(std::move(s));
+    }
+  });
+  if (config.tie_word_embeddings) out.weights.lm_head = out.weights.embed;
+  if (config.is_mla()) out.derive_absorbed(config);
+  return out;
+}
+
+// Splits kv_b_proj [n_head, nope + v, kv_lora] into per-head W_UKᵀ [kv_lora, nope] and W_UV [v, kv_lora].
+// Kept in f32, or bf16 when kv_b is bf16, so the decode path reads no more bytes than the checkpoint holds.
+void LoadedWeights::derive_absorbed(const ModelConfig& c) {
+  const int64_t nope = c.qk_nope_head_dim, dv = c.v_head_dim, r = c.kv_lora_rank;
+  for (LayerWeights& L : weights.layers) {
+    const MatrixView& kv_b = L.mla.kv_b.w;
+    DType dt = kv_b.dtype == DType::BF16 ? DType::BF16 : DType::F32;
+    Tensor uk_t = Tensor::zeros(dt, {c.n_head, r, nope});
+    Tensor uv = Tensor::zeros(dt, {c.n_head, dv, r});
+    auto store = [&](Tensor& t, int64_t i, float v) {
+      if (dt == DType::BF16) t.mutable_data<uint16_t>()[i] = f32_to_bf16(v);
+      else t.mutable_data<float>()[i] = v;
+    };
+    for (int64_t h = 0; h < c.n_head; ++h) {
+      int64_t row0 = h * (nope + dv);
+      for (int64_t i = 0; i < nope; ++i)
+        for (int64_t j = 0; j < r; ++j) store(uk_t, (h * r + j) * nope + i, kv_b.at(row0 + i, j));
+      for (int64_t i = 0; i < dv; ++i)
+        for (int64_t j = 0; j < r; ++j) store(uv, (h * dv + i) * r + j, kv_b.at(row0 + nope + i, j));
+    }
+    L.mla.w_uk_t.clear();
+    L.mla.w_uv.clear();
+    size_t es = dtype_size(dt);
+    for (int64_t h = 0; h < c.n_head; ++h) {
+      L.mla.w_uk_t.push_back({dt, r, nope, static_cast<const char*>(uk_t.raw()) + size_t(h * r * nope) * es, nullptr});
+      L.mla.w_uv.push_back({dt, dv, r, static_cast<const char*>(uv.raw()) + size_t(h * dv * r) * es, nullptr});
+    }
+    owned_.push_back(std::move(uk_t));
+    owned_.push_back(std::move(uv));
+  }
+}
+
+}  // namespace whale

@@ -1,0 +1,95 @@
+// The weights of one model as views bound by hub tensor name. Every tensor is listed once, in
+// ModelWeights::visit, which loading, random initialisation and (later) training all reuse.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "tensor/tensor.h"
+
+namespace whale {
+
+// A small f32 vector parameter (norm weights, biases, routing bias); converted to f32 at load.
+struct VectorView {
+  const float* data = nullptr;
+  int64_t size = 0;
+  explicit operator bool() const { return data != nullptr; }
+};
+
+struct Linear {
+  MatrixView w;   // [out, in]
+  VectorView b;   // [out] or empty
+};
+
+struct MlpWeights {  // SwiGLU: down(silu(gate(x)) * up(x))
+  Linear gate, up, down;
+};
+
+struct MlaWeights {
+  Linear q;               // q_proj [n_head*qk_head_dim, d_model] when q_lora_rank == 0
+  Linear q_a, q_b;        // q_a_proj [q_lora_rank, d_model], q_b_proj [n_head*qk_head_dim, q_lora_rank]
+  VectorView q_a_norm;    // [q_lora_rank]
+  Linear kv_a;            // kv_a_proj_with_mqa [kv_lora_rank + qk_rope_head_dim, d_model]
+  VectorView kv_a_norm;   // [kv_lora_rank]
+  Linear kv_b;            // kv_b_proj [n_head*(qk_nope_head_dim + v_head_dim), kv_lora_rank]
+  Linear o;               // o_proj [d_model, n_head*v_head_dim]
+  // Absorbed-attention forms derived from kv_b at load time (weight algebra done once):
+  std::vector<MatrixView> w_uk_t;  // per head [kv_lora_rank, qk_nope_head_dim]  (W_UKᵀ)
+  std::vector<MatrixView> w_uv;    // per head [v_head_dim, kv_lora_rank]
+};
+
+struct GqaWeights {
+  Linear q, k, v, o;  // q [n_head*d_head, d_model], k/v [n_kv_head*d_head, d_model], o [d_model, n_head*d_head]
+};
+
+struct MoeWeights {
+  MatrixView router;                 // mlp.gate.weight [n_routed_experts, d_model]
+  VectorView score_bias;             // mlp.gate.e_score_correction_bias [n_routed_experts] (noaux_tc)
+  std::vector<MlpWeights> experts;   // routed experts
+  MlpWeights shared;                 // n_shared_experts fused: intermediate n_shared*moe_intermediate_size
+  bool has_shared = false;
+};
+
+struct LayerWeights {
+  VectorView attn_norm, ffn_norm;
+  MlaWeights mla;
+  GqaWeights gqa;
+  MlpWeights mlp;  // dense layers
+  MoeWeights moe;  // MoE layers
+};
+
+struct ModelWeights {
+  MatrixView embed;    // [vocab, d_model]
+  MatrixView lm_head;  // [vocab, d_model] (= embed when tied)
+  VectorView final_norm;
+  std::vector<LayerWeights> layers;
+
+  // One slot per checkpoint tensor: a weight matrix (any float dtype; fp8 with `<name>_scale_inv`) or
+  // a vector parameter. `trained` is false for tensors gradient descent does not update.
+  struct Slot {
+    std::string name;
+    Shape shape;
+    std::variant<MatrixView*, VectorView*> target;
+    bool trained = true;
+  };
+  // Lists every tensor of the checkpoint for this config, in hub order, with the slot to bind it to.
+  void visit(const ModelConfig& config, const std::function<void(const Slot&)>& fn);
+};
+
+// Binds weights from a tensor store, keeping converted/derived buffers alive.
+class LoadedWeights {
+ public:
+  static LoadedWeights load(const ModelConfig& config, const TensorStore& store);
+  ModelWeights weights;
+  size_t stored_bytes = 0;  // bytes of the bound tensors as stored
+
+ private:
+  std::vector<Tensor> owned_;  // f32 copies of vectors, derived absorbed matrices
+  void derive_absorbed(const ModelConfig& config);
+};
+
+}  // namespace whale

@@ -1,0 +1,165 @@
+// Loading checkpoints: random init round trip and every failure path of binding tensors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "io/safetensors.h"
+#include "model/init.h"
+#include "model/model.h"
+
+namespace whale {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+const std::string kModels = std::string(WHALE_FIXTURES_DIR) + "/models/";
+
+json fixture_config(const std::string& name) {
+  std::ifstream in(kModels + name + "/config.json");
+  return json::parse(in);
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("whale_loader_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+std::string load_error(const fs::path& dir) {
+  ThreadPool pool(1);
+  try {
+    Model::load(dir, pool);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Rewrites dir/model.safetensors through `edit`.
+void edit_checkpoint(const fs::path& dir, const std::function<void(NamedTensors&)>& edit) {
+  NamedTensors tensors;
+  {
+    TensorStore store = TensorStore::open(dir);
+    for (const std::string& name : store.names()) {
+      Tensor t = store.get(name);
+      Tensor copy = Tensor::zeros(t.dtype(), t.shape());
+      std::memcpy(copy.mutable_raw(), t.raw(), t.nbytes());
+      tensors.emplace_back(name, std::move(copy));
+    }
+  }
+  edit(tensors);
+  write_safetensors(dir / "model.safetensors", tensors);
+}
+
+class InitRoundTrip : public ::testing::TestWithParam<std::string> {};
+
+// Every architecture initialises, loads back, and runs a finite forward; fp8 configs store F8_E4M3 + scales.
+TEST_P(InitRoundTrip, InitThenLoadAndRun) {
+  fs::path dir = temp_dir(GetParam());
+  ThreadPool pool(2);
+  init_checkpoint(fixture_config(GetParam()), dir, {.seed = 3}, pool);
+  std::unique_ptr<Model> model = Model::load(dir, pool);
+  std::vector<int32_t> ids = {1, 5, 9, 2};
+  std::vector<float> logits;
+  model->forward_full(ids, 1, 4, {}, logits);
+  for (float v : logits) ASSERT_TRUE(std::isfinite(v));
+  if (model->config().quant_block) {
+    TensorStore store = TensorStore::open(dir);
+    EXPECT_EQ(store.info("model.layers.0.self_attn.q_a_proj.weight").dtype, DType::F8E4M3);
+    EXPECT_TRUE(store.has("model.layers.0.self_attn.q_a_proj.weight_scale_inv"));
+  }
+  // Same seed → identical bytes; another seed → different weights.
+  fs::path again = temp_dir(GetParam() + "_again");
+  init_checkpoint(fixture_config(GetParam()), again, {.seed = 3}, pool);
+  Tensor a = TensorStore::open(dir).get("model.embed_tokens.weight");
+  Tensor b = TensorStore::open(again).get("model.embed_tokens.weight");
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0);
+  fs::remove_all(dir);
+  fs::remove_all(again);
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, InitRoundTrip,
+                         ::testing::Values("deepseek-v3-tiny", "deepseek-v2-lite-tiny", "deepseek-v3-fp8-tiny",
+                                           "qwen2-r1-distill-tiny", "llama-r1-distill-tiny"),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           std::replace(s.begin(), s.end(), '-', '_');
+                           return s;
+                         });
+
+TEST(Loader, MissingTensorIsNamed) {
+  fs::path dir = temp_dir("missing");
+  ThreadPool pool(1);
+  init_checkpoint(fixture_config("deepseek-v3-tiny"), dir, {}, pool);
+  edit_checkpoint(dir, [](NamedTensors& t) {
+    std::erase_if(t, [](const auto& nt) { return nt.first == "model.layers.1.mlp.experts.3.up_proj.weight"; });
+  });
+  EXPECT_NE(load_error(dir).find("tensor 'model.layers.1.mlp.experts.3.up_proj.weight' is missing"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Loader, WrongShapeNamesBothShapes) {
+  fs::path dir = temp_dir("shape");
+  ThreadPool pool(1);
+  init_checkpoint(fixture_config("qwen2-r1-distill-tiny"), dir, {}, pool);
+  edit_checkpoint(dir, [](NamedTensors& t) {
+    for (auto& [name, tensor] : t)
+      if (name == "model.layers.0.self_attn.k_proj.weight") tensor = Tensor::zeros(DType::BF16, {8, 64});
+  });
+  std::string err = load_error(dir);
+  EXPECT_NE(err.find("'model.layers.0.self_attn.k_proj.weight' has shape [8, 64], expected [16, 64]"), std::string::npos)
+      << err;
+  fs::remove_all(dir);
+}
+
+TEST(Loader, Fp8WithoutScalesIsAnError) {
+  fs::path dir = temp_dir("fp8");
+  ThreadPool pool(1);
+  init_checkpoint(fixture_config("deepseek-v3-fp8-tiny"), dir, {}, pool);
+  edit_checkpoint(dir, [](NamedTensors& t) {
+    std::erase_if(t, [](const auto& nt) { return nt.first == "model.layers.0.self_attn.o_proj.weight_scale_inv"; });
+  });
+  EXPECT_NE(load_error(dir).find("o_proj.weight_scale_inv"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Loader, IntegerWeightIsAnError) {
+  fs::path dir = temp_dir("int");
+  ThreadPool pool(1);
+  init_checkpoint(fixture_config("llama-r1-distill-tiny"), dir, {}, pool);
+  edit_checkpoint(dir, [](NamedTensors& t) {
+    for (auto& [name, tensor] : t)
+      if (name == "model.norm.weight") tensor = Tensor::zeros(DType::I32, {64});
+  });
+  EXPECT_NE(load_error(dir).find("integer dtype"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Loader, MissingDirectoryOrWeights) {
+  EXPECT_NE(load_error("/nonexistent/model").find("/nonexistent/model"), std::string::npos);
+  fs::path dir = temp_dir("noweights");
+  std::ofstream(dir / "config.json") << fixture_config("llama-r1-distill-tiny").dump();
+  EXPECT_FALSE(load_error(dir).empty());
+  fs::remove_all(dir);
+}
+
+TEST(Loader, TiedEmbeddingsNeedNoLmHead) {
+  fs::path dir = temp_dir("tied");
+  ThreadPool pool(1);
+  json cfg = fixture_config("qwen2-r1-distill-tiny");
+  cfg["tie_word_embeddings"] = true;
+  init_checkpoint(cfg, dir, {}, pool);
+  EXPECT_FALSE(TensorStore::open(dir).has("lm_head.weight"));
+  std::unique_ptr<Model> model = Model::load(dir, pool);
+  EXPECT_EQ(model->weights().lm_head.data, model->weights().embed.data);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace whale
