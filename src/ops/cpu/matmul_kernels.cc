@@ -1,0 +1,257 @@
+// Weight-decoding matmul kernels: the decode path streams each weight row once, converting bf16/f16/fp8 to
+// f32 in registers; dequantize_rows feeds the sgemm (prefill) path. Shape legend as in ops/ops.h.
+#include "ops/cpu/matmul_kernels.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "core/error.h"
+#include "tensor/dtype.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/cpu/matmul_kernels.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace whale::ops::cpu {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Loaders: one vector of weights (Lanes(DF) elements starting at p) as f32, and one element for tails.
+struct LoadF32 {
+  using T = float;
+  HWY_INLINE VF operator()(DF d, const T* p) const { return hn::LoadU(d, p); }
+  HWY_INLINE float scalar(T v) const { return v; }
+};
+struct LoadBF16 {
+  using T = uint16_t;
+  HWY_INLINE VF operator()(DF d, const T* p) const {
+    return hn::PromoteTo(
+        d, hn::LoadU(hn::Rebind<hwy::bfloat16_t, DF>(), reinterpret_cast<const hwy::bfloat16_t*>(p)));
+  }
+  HWY_INLINE float scalar(T v) const { return bf16_to_f32(v); }
+};
+struct LoadF16 {
+  using T = uint16_t;
+  HWY_INLINE VF operator()(DF d, const T* p) const {
+    return hn::PromoteTo(
+        d, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), reinterpret_cast<const hwy::float16_t*>(p)));
+  }
+  HWY_INLINE float scalar(T v) const { return f16_to_f32(v); }
+};
+// E4M3 (bias 7, 3 mantissa bits, 0x7f/0xff NaN) decoded with integer ops: a gather from the 256-entry table
+// costs several times more and made fp8 decode compute-bound. Tails use the table (f8e4m3_table()).
+struct LoadF8 {
+  using T = uint8_t;
+  const float* table;
+  HWY_INLINE VF operator()(DF d, const T* p) const {
+    const hn::RebindToSigned<DF> di;
+    const auto bits = hn::PromoteTo(di, hn::LoadU(hn::Rebind<uint8_t, DF>(), p));
+    const auto magnitude = hn::And(bits, hn::Set(di, 0x7f));  // exponent and mantissa
+    // Normal: move exponent/mantissa into f32 position and rebias the exponent (7 -> 127).
+    const VF normal = hn::BitCast(d, hn::Add(hn::ShiftLeft<20>(magnitude), hn::Set(di, 120 << 23)));
+    // Subnormal (exponent 0): mantissa · 2^-9.
+    const VF subnormal = hn::Mul(hn::ConvertTo(d, magnitude), hn::Set(d, 1.0f / 512.0f));
+    VF v = hn::IfThenElse(hn::RebindMask(d, hn::Lt(magnitude, hn::Set(di, 8))), subnormal, normal);
+    v = hn::IfThenElse(hn::RebindMask(d, hn::Eq(magnitude, hn::Set(di, 0x7f))),
+                       hn::Set(d, std::numeric_limits<float>::quiet_NaN()), v);
+    const auto sign = hn::ShiftLeft<24>(hn::And(bits, hn::Set(di, 0x80)));
+    return hn::Or(v, hn::BitCast(d, sign));
+  }
+  HWY_INLINE float scalar(T v) const { return table[v]; }
+};
+
+template <class Load>
+struct Ctx {
+  Load load;
+  const typename Load::T* w;  // [m, k]
+  const float* scales;        // [ceil(m/128), n_col_blocks] or null
+  int64_t m, k, n_col_blocks, block;
+  const float* x;  // [n, k]
+  float* y;        // [n, m]
+  bool accumulate;
+};
+
+// y[a0 + a, r + j] for a < kAct, j < kW: kAct·kW independent dot products sharing each x and weight load.
+// With block scales, each 128-column block's raw dot is multiplied by that block's scale.
+template <size_t kAct, size_t kW, class Load>
+HWY_INLINE void tile(const Ctx<Load>& c, int64_t r, int64_t a0) {
+  const DF d;
+  const int64_t lanes = int64_t(hn::Lanes(d));
+  const int64_t k = c.k;
+  const typename Load::T* rows[kW];
+  const float* scale_rows[kW];
+  for (size_t j = 0; j < kW; ++j) {
+    rows[j] = c.w + (r + int64_t(j)) * k;
+    scale_rows[j] = c.scales ? c.scales + ((r + int64_t(j)) / MatrixView::kBlock) * c.n_col_blocks : nullptr;
+  }
+  const float* x = c.x + a0 * k;
+  VF total[kAct][kW];
+  float tail_total[kAct][kW] = {};
+  for (size_t a = 0; a < kAct; ++a)
+    for (size_t j = 0; j < kW; ++j) total[a][j] = hn::Zero(d);
+
+  for (int64_t cb = 0; cb < k; cb += c.block) {
+    const int64_t ce = std::min(k, cb + c.block);
+    VF acc[kAct][kW];
+    for (size_t a = 0; a < kAct; ++a)
+      for (size_t j = 0; j < kW; ++j) acc[a][j] = hn::Zero(d);
+    int64_t col = cb;
+    for (; col + lanes <= ce; col += lanes) {
+      VF xv[kAct];
+      for (size_t a = 0; a < kAct; ++a) xv[a] = hn::LoadU(d, x + int64_t(a) * k + col);
+      for (size_t j = 0; j < kW; ++j) {
+        const VF wv = c.load(d, rows[j] + col);
+        for (size_t a = 0; a < kAct; ++a) acc[a][j] = hn::MulAdd(xv[a], wv, acc[a][j]);
+      }
+    }
+    float tail[kAct][kW] = {};  // only the last block of a row has a tail (128 is a multiple of lanes)
+    for (; col < ce; ++col)
+      for (size_t j = 0; j < kW; ++j) {
+        const float wv = c.load.scalar(rows[j][col]);
+        for (size_t a = 0; a < kAct; ++a) tail[a][j] += x[int64_t(a) * k + col] * wv;
+      }
+    for (size_t j = 0; j < kW; ++j) {
+      const float s = scale_rows[j] ? scale_rows[j][cb / MatrixView::kBlock] : 1.0f;
+      const VF sv = hn::Set(d, s);
+      for (size_t a = 0; a < kAct; ++a) {
+        total[a][j] = hn::MulAdd(acc[a][j], sv, total[a][j]);
+        tail_total[a][j] += tail[a][j] * s;
+      }
+    }
+  }
+  for (size_t a = 0; a < kAct; ++a)
+    for (size_t j = 0; j < kW; ++j) {
+      const float v = hn::GetLane(hn::SumOfLanes(d, total[a][j])) + tail_total[a][j];
+      float& dst = c.y[(a0 + int64_t(a)) * c.m + r + int64_t(j)];
+      dst = c.accumulate ? dst + v : v;
+    }
+}
+
+// One group of kAct activation rows against n_rows (4 or 1) weight rows. Fewer weight rows per tile when
+// there are more activation rows keeps all accumulators in registers.
+template <size_t kAct, class Load>
+HWY_INLINE void group(const Ctx<Load>& c, int64_t r, int64_t n_rows, int64_t a0) {
+  constexpr size_t kW = kAct <= 2 ? 4 : 2;
+  if (n_rows == 1) {
+    tile<kAct, 1>(c, r, a0);
+    return;
+  }
+  for (int64_t j = 0; j < 4; j += int64_t(kW)) tile<kAct, kW>(c, r + j, a0);
+}
+
+template <class Load>
+void decode_rows_t(const Load& load, const DecodeArgs& args, int64_t row_begin, int64_t row_end) {
+  const MatrixView& w = *args.w;
+  const int64_t n_col_blocks = (w.cols + MatrixView::kBlock - 1) / MatrixView::kBlock;
+  const Ctx<Load> c{load,
+                    static_cast<const typename Load::T*>(w.data),
+                    w.block_scale,
+                    w.rows,
+                    w.cols,
+                    n_col_blocks,
+                    w.block_scale ? MatrixView::kBlock : std::max<int64_t>(w.cols, 1),
+                    args.x,
+                    args.y,
+                    args.accumulate};
+  for (int64_t r = row_begin; r < row_end;) {
+    const int64_t n_rows = row_end - r >= 4 ? 4 : 1;
+    // The n_rows weight rows stay in L1/L2 while each group of up to 4 activation rows passes over them.
+    for (int64_t a0 = 0; a0 < args.n; a0 += 4) {
+      switch (std::min<int64_t>(4, args.n - a0)) {
+        case 1:
+          group<1>(c, r, n_rows, a0);
+          break;
+        case 2:
+          group<2>(c, r, n_rows, a0);
+          break;
+        case 3:
+          group<3>(c, r, n_rows, a0);
+          break;
+        default:
+          group<4>(c, r, n_rows, a0);
+          break;
+      }
+    }
+    r += n_rows;
+  }
+}
+
+void DecodeRows(const DecodeArgs& args, int64_t row_begin, int64_t row_end) {
+  switch (args.w->dtype) {
+    case DType::F32:
+      return decode_rows_t(LoadF32{}, args, row_begin, row_end);
+    case DType::BF16:
+      return decode_rows_t(LoadBF16{}, args, row_begin, row_end);
+    case DType::F16:
+      return decode_rows_t(LoadF16{}, args, row_begin, row_end);
+    case DType::F8E4M3:
+      return decode_rows_t(LoadF8{f8e4m3_table()}, args, row_begin, row_end);
+    default:
+      WHALE_CHECK(!"matmul weight dtype must be floating point");
+  }
+}
+
+template <class Load>
+void dequantize_rows_t(const Load& load, const MatrixView& w, int64_t row_begin, int64_t row_end,
+                       float* out) {
+  const DF d;
+  const int64_t lanes = int64_t(hn::Lanes(d));
+  const int64_t k = w.cols;
+  const int64_t n_col_blocks = (k + MatrixView::kBlock - 1) / MatrixView::kBlock;
+  const auto* data = static_cast<const typename Load::T*>(w.data);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const typename Load::T* row = data + r * k;
+    float* dst = out + (r - row_begin) * k;  // [k]
+    for (int64_t cb = 0; cb < k; cb += MatrixView::kBlock) {
+      const int64_t ce = std::min(k, cb + MatrixView::kBlock);
+      const float s = w.block_scale
+                          ? w.block_scale[(r / MatrixView::kBlock) * n_col_blocks + cb / MatrixView::kBlock]
+                          : 1.0f;
+      const VF sv = hn::Set(d, s);
+      int64_t col = cb;
+      for (; col + lanes <= ce; col += lanes) hn::StoreU(hn::Mul(load(d, row + col), sv), d, dst + col);
+      for (; col < ce; ++col) dst[col] = load.scalar(row[col]) * s;
+    }
+  }
+}
+
+void DequantizeRows(const MatrixView& w, int64_t row_begin, int64_t row_end, float* out) {
+  switch (w.dtype) {
+    case DType::F32:
+      return dequantize_rows_t(LoadF32{}, w, row_begin, row_end, out);
+    case DType::BF16:
+      return dequantize_rows_t(LoadBF16{}, w, row_begin, row_end, out);
+    case DType::F16:
+      return dequantize_rows_t(LoadF16{}, w, row_begin, row_end, out);
+    case DType::F8E4M3:
+      return dequantize_rows_t(LoadF8{f8e4m3_table()}, w, row_begin, row_end, out);
+    default:
+      WHALE_CHECK(!"matmul weight dtype must be floating point");
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace whale::ops::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace whale::ops::cpu {
+
+HWY_EXPORT(DecodeRows);
+HWY_EXPORT(DequantizeRows);
+
+void decode_rows(const DecodeArgs& args, int64_t row_begin, int64_t row_end) {
+  HWY_DYNAMIC_DISPATCH(DecodeRows)(args, row_begin, row_end);
+}
+
+void dequantize_rows(const MatrixView& w, int64_t row_begin, int64_t row_end, float* out) {
+  HWY_DYNAMIC_DISPATCH(DequantizeRows)(w, row_begin, row_end, out);
+}
+
+}  // namespace whale::ops::cpu
+#endif  // HWY_ONCE
