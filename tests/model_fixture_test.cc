@@ -84,6 +84,14 @@ TEST_P(FixtureTest, CachedDecodeEqualsFullForward) {
   EXPECT_LE(err, 1e-5f);
 }
 
+// The MLA cache holds only the compressed latent and the shared rope key per token per layer.
+TEST_P(FixtureTest, MlaCacheHoldsOnlyLatentAndRopeKey) {
+  const ModelConfig& c = model_->config();
+  KvCache cache = model_->new_cache(10);
+  const int64_t per_token = c.is_mla() ? c.kv_lora_rank + c.qk_rope_head_dim : 2 * c.n_kv_head * c.d_head;
+  EXPECT_EQ(cache.nbytes(), size_t(c.n_layer * 10 * per_token) * sizeof(float));
+}
+
 // A chunked prefill (two chunks, then single tokens) equals the one-shot forward.
 TEST_P(FixtureTest, ChunkedPrefillEqualsFullForward) {
   Tensor ids = ref_->get("input_ids");

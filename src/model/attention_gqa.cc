@@ -15,30 +15,32 @@ void Model::attention_gqa(int64_t layer, std::span<const SeqChunk> batch, const 
   const int64_t group = H / KV, kv_width = KV * dh;
   const float scale = float(c.attention_scale());
 
-  std::vector<float> q(size_t(n * H * dh)), k(size_t(n * kv_width)), v(size_t(n * kv_width));
-  linear(w.q, x, n, q.data());  // [n_tok, n_head, d_head]
-  linear(w.k, x, n, k.data());  // [n_tok, n_kv_head, d_head]
-  linear(w.v, x, n, v.data());
+  float* q = grow(ws_.q, n * H * dh);        // [n_tok, n_head, d_head]
+  float* k = grow(ws_.kv, 2 * n * kv_width);  // [n_tok, n_kv_head, d_head]
+  float* v = k + n * kv_width;                // [n_tok, n_kv_head, d_head]
+  linear(w.q, x, n, q);
+  linear(w.k, x, n, k);
+  linear(w.v, x, n, v);
   for (int64_t i = 0; i < n; ++i) {
     const TokenInfo& t = tokens[size_t(i)];
     KvCache& cache = *batch[size_t(t.seq)].cache;
-    rope_.apply(q.data() + i * H * dh, H, dh, t.pos);
-    rope_.apply(k.data() + i * kv_width, KV, dh, t.pos);
-    std::memcpy(cache.a(layer) + t.pos * kv_width, k.data() + i * kv_width, size_t(kv_width) * sizeof(float));
-    std::memcpy(cache.b(layer) + t.pos * kv_width, v.data() + i * kv_width, size_t(kv_width) * sizeof(float));
+    rope_.apply(q + i * H * dh, H, dh, t.pos);
+    rope_.apply(k + i * kv_width, KV, dh, t.pos);
+    std::memcpy(cache.a(layer) + t.pos * kv_width, k + i * kv_width, size_t(kv_width) * sizeof(float));
+    std::memcpy(cache.b(layer) + t.pos * kv_width, v + i * kv_width, size_t(kv_width) * sizeof(float));
   }
 
-  std::vector<float> attn(size_t(n * H * dh));  // [n_tok, n_head, d_head]
+  float* attn = grow(ws_.attn, n * H * dh);  // [n_tok, n_head, d_head]
   pool_.parallel_for(size_t(n * H), 1, [&](size_t begin, size_t end) {
-    std::vector<float> scores;
+    thread_local std::vector<float> scores;
     for (size_t job = begin; job < end; ++job) {
       const int64_t i = int64_t(job) / H, head = int64_t(job) % H, kvh = head / group;
       const TokenInfo& t = tokens[size_t(i)];
       KvCache& cache = *batch[size_t(t.seq)].cache;
-      const float* qh = q.data() + (i * H + head) * dh;
+      const float* qh = q + (i * H + head) * dh;
       const float* keys = cache.a(layer) + kvh * dh;  // row j at j * kv_width
       const float* vals = cache.b(layer) + kvh * dh;
-      float* o = attn.data() + (i * H + head) * dh;
+      float* o = attn + (i * H + head) * dh;
       const int64_t len = t.pos + 1;
       scores.resize(size_t(len));
       for (int64_t j = 0; j < len; ++j) scores[size_t(j)] = ops::dot(qh, keys + j * kv_width, dh) * scale;
@@ -47,7 +49,7 @@ void Model::attention_gqa(int64_t layer, std::span<const SeqChunk> batch, const 
       for (int64_t j = 0; j < len; ++j) ops::axpy(scores[size_t(j)], vals + j * kv_width, o, dh);
     }
   });
-  linear(w.o, attn.data(), n, out);
+  linear(w.o, attn, n, out);
 }
 
 }  // namespace whale

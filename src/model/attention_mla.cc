@@ -21,27 +21,27 @@ void Model::attention_mla(int64_t layer, std::span<const SeqChunk> batch, const 
   const int64_t r = c.kv_lora_rank;
   const float eps = float(c.rms_eps), scale = float(c.attention_scale());
 
-  std::vector<float> q(size_t(n * H * dqk));  // [n_tok, n_head, nope + rope]
+  float* q = grow(ws_.q, n * H * dqk);  // [n_tok, n_head, nope + rope]
   if (c.q_lora_rank > 0) {
-    std::vector<float> qa(size_t(n * c.q_lora_rank));  // [n_tok, q_lora_rank]
-    linear(w.q_a, x, n, qa.data());
-    ops::rmsnorm(qa.data(), w.q_a_norm.data, n, c.q_lora_rank, eps, qa.data());
-    linear(w.q_b, qa.data(), n, q.data());
+    float* qa = grow(ws_.q_a, n * c.q_lora_rank);  // [n_tok, q_lora_rank]
+    linear(w.q_a, x, n, qa);
+    ops::rmsnorm(qa, w.q_a_norm.data, n, c.q_lora_rank, eps, qa);
+    linear(w.q_b, qa, n, q);
   } else {
-    linear(w.q, x, n, q.data());
+    linear(w.q, x, n, q);
   }
-  std::vector<float> kv(size_t(n * (r + rope)));  // [n_tok, kv_lora_rank + rope]
-  linear(w.kv_a, x, n, kv.data());
+  float* kv = grow(ws_.kv, n * (r + rope));  // [n_tok, kv_lora_rank + rope]
+  linear(w.kv_a, x, n, kv);
 
   // Normalise the latent, rotate q_pe and k_pe, append [c_kv, k_pe] to each sequence's cache.
   for (int64_t i = 0; i < n; ++i) {
     const TokenInfo& t = tokens[size_t(i)];
     KvCache& cache = *batch[size_t(t.seq)].cache;
-    float* row = kv.data() + i * (r + rope);
+    float* row = kv + i * (r + rope);
     ops::rmsnorm(row, w.kv_a_norm.data, 1, r, eps, cache.a(layer) + t.pos * r);
     rope_.apply(row + r, 1, rope, t.pos);
     std::memcpy(cache.b(layer) + t.pos * rope, row + r, size_t(rope) * sizeof(float));
-    rope_.apply(q.data() + i * H * dqk + nope, H, dqk, t.pos);
+    rope_.apply(q + i * H * dqk + nope, H, dqk, t.pos);
   }
 
   // Naive form: decompress each sequence's cached latents once: [len, n_head, nope + v].
@@ -54,17 +54,19 @@ void Model::attention_mla(int64_t layer, std::span<const SeqChunk> batch, const 
     }
   }
 
-  std::vector<float> attn(size_t(n * H * dv));  // [n_tok, n_head, v]
+  float* attn = grow(ws_.attn, n * H * dv);  // [n_tok, n_head, v]
   pool_.parallel_for(size_t(n * H), 1, [&](size_t begin, size_t end) {
-    std::vector<float> scores, q_lat(static_cast<size_t>(r)), o_lat(static_cast<size_t>(r));
+    thread_local std::vector<float> scores, q_lat, o_lat;
+    q_lat.resize(size_t(r));
+    o_lat.resize(size_t(r));
     for (size_t job = begin; job < end; ++job) {
       const int64_t i = int64_t(job) / H, head = int64_t(job) % H;
       const TokenInfo& t = tokens[size_t(i)];
       KvCache& cache = *batch[size_t(t.seq)].cache;
-      const float* qh = q.data() + (i * H + head) * dqk;  // [nope + rope]
+      const float* qh = q + (i * H + head) * dqk;  // [nope + rope]
       const float* latent = cache.a(layer);                // [len, r]
       const float* k_pe = cache.b(layer);                  // [len, rope]
-      float* o = attn.data() + (i * H + head) * dv;
+      float* o = attn + (i * H + head) * dv;
       const int64_t len = t.pos + 1;  // causal: positions 0..pos
       scores.resize(size_t(len));
       if (absorbed) {
@@ -86,7 +88,7 @@ void Model::attention_mla(int64_t layer, std::span<const SeqChunk> batch, const 
       }
     }
   });
-  linear(w.o, attn.data(), n, out);
+  linear(w.o, attn, n, out);
 }
 
 }  // namespace whale

@@ -31,11 +31,12 @@ void Model::linear(const Linear& l, const float* x, int64_t n, float* y) {
 // SwiGLU MLP: out (+)= down(silu(gate(x)) * up(x)).
 void Model::mlp(const MlpWeights& w, const float* x, int64_t n, float* out, bool accumulate) {
   const int64_t d_ff = w.gate.w.rows;
-  std::vector<float> gate(size_t(n * d_ff)), up(size_t(n * d_ff));  // [n, d_ff]
-  linear(w.gate, x, n, gate.data());
-  linear(w.up, x, n, up.data());
-  ops::silu_mul(gate.data(), up.data(), n * d_ff, gate.data());
-  ops::matmul(pool_, gate.data(), n, w.down.w, out, accumulate);
+  float* gate = grow(ws_.ffn_gate, n * d_ff);  // [n, d_ff]
+  float* up = grow(ws_.ffn_up, n * d_ff);      // [n, d_ff]
+  linear(w.gate, x, n, gate);
+  linear(w.up, x, n, up);
+  ops::silu_mul(gate, up, n * d_ff, gate);
+  ops::matmul(pool_, gate, n, w.down.w, out, accumulate);
   if (w.down.b) {
     for (int64_t i = 0; i < n; ++i) ops::axpy(1.0f, w.down.b.data, out + i * config_.d_model, config_.d_model);
   }
@@ -45,8 +46,10 @@ void Model::forward(std::span<const SeqChunk> batch, const ForwardOptions& opt, 
   const ModelConfig& c = config_;
   const ModelWeights& W = weights_.weights;
   const int64_t d = c.d_model;
-  std::vector<TokenInfo> tokens;
-  std::vector<int64_t> last_row;  // per chunk: row of its last token
+  std::vector<TokenInfo>& tokens = ws_.tokens;
+  std::vector<int64_t>& last_row = ws_.last_row;  // per chunk: row of its last token
+  tokens.clear();
+  last_row.clear();
   for (size_t s = 0; s < batch.size(); ++s) {
     const SeqChunk& chunk = batch[s];
     WHALE_CHECK(chunk.cache != nullptr);
@@ -63,44 +66,47 @@ void Model::forward(std::span<const SeqChunk> batch, const ForwardOptions& opt, 
   }
   const int64_t n = int64_t(tokens.size());
 
-  std::vector<float> x(size_t(n * d)), h(size_t(n * d)), branch(size_t(n * d));  // [n_tok, d_model]
+  float* x = grow(ws_.x, n * d);            // [n_tok, d_model] residual stream
+  float* h = grow(ws_.h, n * d);            // [n_tok, d_model] normalised input of a block
+  float* branch = grow(ws_.branch, n * d);  // [n_tok, d_model] block output
   int64_t row = 0;
   for (const SeqChunk& chunk : batch)
-    for (int32_t id : chunk.tokens) W.embed.dequantize_rows(id, id + 1, x.data() + (row++) * d);
+    for (int32_t id : chunk.tokens) W.embed.dequantize_rows(id, id + 1, x + (row++) * d);
+  const size_t act_bytes = size_t(n * d) * sizeof(float);
 
   if (opt.hidden_states) {
     opt.hidden_states->assign(size_t((c.n_layer + 1) * n * d), 0.0f);
-    std::memcpy(opt.hidden_states->data(), x.data(), x.size() * sizeof(float));
+    std::memcpy(opt.hidden_states->data(), x, act_bytes);
   }
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = W.layers[size_t(l)];
     // x = x + attention(norm(x))
-    ops::rmsnorm(x.data(), L.attn_norm.data, n, d, float(c.rms_eps), h.data());
-    if (c.is_mla()) attention_mla(l, batch, tokens, h.data(), branch.data(), opt.mla_absorbed);
-    else attention_gqa(l, batch, tokens, h.data(), branch.data());
-    ops::axpy(1.0f, branch.data(), x.data(), n * d);
+    ops::rmsnorm(x, L.attn_norm.data, n, d, float(c.rms_eps), h);
+    if (c.is_mla()) attention_mla(l, batch, tokens, h, branch, opt.mla_absorbed);
+    else attention_gqa(l, batch, tokens, h, branch);
+    ops::axpy(1.0f, branch, x, n * d);
     // x = x + ffn(norm(x)), ffn = routed experts + shared experts, or a dense SwiGLU MLP
-    ops::rmsnorm(x.data(), L.ffn_norm.data, n, d, float(c.rms_eps), h.data());
-    if (c.is_moe_layer(l)) moe(l, h.data(), n, branch.data());
-    else mlp(L.mlp, h.data(), n, branch.data(), /*accumulate=*/false);
-    ops::axpy(1.0f, branch.data(), x.data(), n * d);
+    ops::rmsnorm(x, L.ffn_norm.data, n, d, float(c.rms_eps), h);
+    if (c.is_moe_layer(l)) moe(l, h, n, branch);
+    else mlp(L.mlp, h, n, branch, /*accumulate=*/false);
+    ops::axpy(1.0f, branch, x, n * d);
     if (opt.hidden_states && l + 1 < c.n_layer)
-      std::memcpy(opt.hidden_states->data() + (l + 1) * n * d, x.data(), x.size() * sizeof(float));
+      std::memcpy(opt.hidden_states->data() + (l + 1) * n * d, x, act_bytes);
   }
   for (const SeqChunk& chunk : batch) chunk.cache->advance(int64_t(chunk.tokens.size()));
 
-  ops::rmsnorm(x.data(), W.final_norm.data, n, d, float(c.rms_eps), x.data());
+  ops::rmsnorm(x, W.final_norm.data, n, d, float(c.rms_eps), x);
   if (opt.hidden_states)
-    std::memcpy(opt.hidden_states->data() + c.n_layer * n * d, x.data(), x.size() * sizeof(float));
+    std::memcpy(opt.hidden_states->data() + c.n_layer * n * d, x, act_bytes);
   if (opt.last_token_logits) {
     const int64_t n_seq = int64_t(batch.size());
     for (int64_t s = 0; s < n_seq; ++s)
-      std::memcpy(h.data() + s * d, x.data() + last_row[size_t(s)] * d, size_t(d) * sizeof(float));
+      std::memcpy(h + s * d, x + last_row[size_t(s)] * d, size_t(d) * sizeof(float));
     logits.resize(size_t(n_seq * c.vocab_size));
-    ops::matmul(pool_, h.data(), n_seq, W.lm_head, logits.data());
+    ops::matmul(pool_, h, n_seq, W.lm_head, logits.data());
   } else {
     logits.resize(size_t(n * c.vocab_size));
-    ops::matmul(pool_, x.data(), n, W.lm_head, logits.data());
+    ops::matmul(pool_, x, n, W.lm_head, logits.data());
   }
 }
 

@@ -72,8 +72,26 @@ class Model {
   void moe(int64_t layer, const float* x, int64_t n, float* out);
   void linear(const Linear& l, const float* x, int64_t n, float* y);
 
+  // Activation buffers reused across calls: they grow to the largest batch seen, so steady-state decoding
+  // allocates nothing.
+  struct Workspace {
+    std::vector<TokenInfo> tokens;
+    std::vector<int64_t> last_row;
+    std::vector<float> x, h, branch;           // [n_tok, d_model]
+    std::vector<float> q, q_a, kv, attn;       // attention projections
+    std::vector<float> ffn_gate, ffn_up;       // [n, d_ff]
+    std::vector<float> router_logits, expert_weight, routing_scratch, expert_in, expert_out;
+    std::vector<int32_t> expert_idx;
+    std::vector<std::vector<int64_t>> expert_rows;  // expert → assignments (token * top_k + slot)
+  };
+  static float* grow(std::vector<float>& v, int64_t n) {
+    if (v.size() < size_t(n)) v.resize(size_t(n));
+    return v.data();
+  }
+
   ModelConfig config_;
   LoadedWeights weights_;
+  Workspace ws_;
   ThreadPool& pool_;
   ThreadPool serial_{1};  // for ops inside per-head parallel loops
   Rope rope_;

@@ -13,34 +13,35 @@ void Model::moe(int64_t layer, const float* x, int64_t n, float* out) {
   const MoeWeights& w = weights_.weights.layers[size_t(layer)].moe;
   const int64_t E = c.n_routed_experts, K = c.top_k, d = c.d_model;
 
-  std::vector<float> router_logits(size_t(n * E));  // [n_tok, n_routed_experts]
-  ops::matmul(pool_, x, n, w.router, router_logits.data());
-  std::vector<int32_t> idx(size_t(n * K));  // [n_tok, top_k]
-  std::vector<float> gate(size_t(n * K));   // [n_tok, top_k]
-  std::vector<float> scratch(size_t(2 * E));
+  float* router_logits = grow(ws_.router_logits, n * E);  // [n_tok, n_routed_experts]
+  ops::matmul(pool_, x, n, w.router, router_logits);
+  ws_.expert_idx.resize(size_t(n * K));
+  int32_t* idx = ws_.expert_idx.data();          // [n_tok, top_k]
+  float* gate = grow(ws_.expert_weight, n * K);  // [n_tok, top_k]
+  float* scratch = grow(ws_.routing_scratch, 2 * E);
   for (int64_t i = 0; i < n; ++i)
-    route_token(c, router_logits.data() + i * E, w.score_bias.data, idx.data() + i * K, gate.data() + i * K,
-                scratch.data());
+    route_token(c, router_logits + i * E, w.score_bias.data, idx + i * K, gate + i * K, scratch);
 
   // Shared experts first (they see every token), then routed experts accumulate into out.
   if (w.has_shared) mlp(w.shared, x, n, out, /*accumulate=*/false);
   else std::memset(out, 0, size_t(n * d) * sizeof(float));
 
-  std::vector<std::vector<int64_t>> rows(static_cast<size_t>(E));  // expert → assignments (token * K + slot)
-  for (int64_t a = 0; a < n * K; ++a) rows[size_t(idx[size_t(a)])].push_back(a);
-  std::vector<float> xe, ye;
+  std::vector<std::vector<int64_t>>& rows = ws_.expert_rows;  // expert → assignments (token * K + slot)
+  rows.resize(size_t(E));
+  for (auto& r : rows) r.clear();
+  for (int64_t a = 0; a < n * K; ++a) rows[size_t(idx[a])].push_back(a);
   for (int64_t e = 0; e < E; ++e) {
     const std::vector<int64_t>& assigned = rows[size_t(e)];
     const int64_t m = int64_t(assigned.size());
     if (m == 0) continue;
-    xe.resize(size_t(m * d));  // [m, d_model] gathered tokens
-    ye.resize(size_t(m * d));
+    float* xe = grow(ws_.expert_in, m * d);   // [m, d_model] gathered tokens
+    float* ye = grow(ws_.expert_out, m * d);  // [m, d_model]
     for (int64_t j = 0; j < m; ++j)
-      std::memcpy(xe.data() + j * d, x + (assigned[size_t(j)] / K) * d, size_t(d) * sizeof(float));
-    mlp(w.experts[size_t(e)], xe.data(), m, ye.data(), /*accumulate=*/false);
+      std::memcpy(xe + j * d, x + (assigned[size_t(j)] / K) * d, size_t(d) * sizeof(float));
+    mlp(w.experts[size_t(e)], xe, m, ye, /*accumulate=*/false);
     for (int64_t j = 0; j < m; ++j) {
       int64_t a = assigned[size_t(j)];
-      ops::axpy(gate[size_t(a)], ye.data() + j * d, out + (a / K) * d, d);
+      ops::axpy(gate[a], ye + j * d, out + (a / K) * d, d);
     }
   }
 }

@@ -85,7 +85,7 @@ LoadedWeights LoadedWeights::load(const ModelConfig& config, const TensorStore& 
       fail("{}: tensor '{}' has integer dtype {}, expected a floating dtype", where, slot.name, dtype_name(t.dtype()));
     out.stored_bytes += t.nbytes();
     if (auto* v = std::get_if<VectorView*>(&slot.target)) {
-      Tensor f = t.dtype() == DType::F32 ? t : t.to_f32();
+      Tensor f = t.to_f32();  // an aligned f32 copy (mapped data may be unaligned)
       **v = VectorView{f.data<float>(), f.numel()};
       out.owned_.push_back(std::move(f));
       return;

@@ -56,16 +56,24 @@ Tensor Tensor::from_i64(Shape shape, std::span<const int64_t> values) {
   return t;
 }
 
+// Element i of a possibly unaligned view (mmap'd safetensors data has no alignment guarantee).
+template <typename T>
+static T load_at(const void* base, size_t i) {
+  T v;
+  std::memcpy(&v, static_cast<const char*>(base) + i * sizeof(T), sizeof(T));
+  return v;
+}
+
 std::vector<float> Tensor::f32_values() const {
   std::vector<float> out(static_cast<size_t>(numel()));
   for (size_t i = 0; i < out.size(); ++i) {
     switch (dtype_) {
-      case DType::F32: out[i] = data<float>()[i]; break;
-      case DType::BF16: out[i] = bf16_to_f32(data<uint16_t>()[i]); break;
-      case DType::F16: out[i] = f16_to_f32(data<uint16_t>()[i]); break;
-      case DType::F8E4M3: out[i] = f8e4m3_to_f32(data<uint8_t>()[i]); break;
-      case DType::I64: out[i] = float(data<int64_t>()[i]); break;
-      case DType::I32: out[i] = float(data<int32_t>()[i]); break;
+      case DType::F32: out[i] = load_at<float>(data_, i); break;
+      case DType::BF16: out[i] = bf16_to_f32(load_at<uint16_t>(data_, i)); break;
+      case DType::F16: out[i] = f16_to_f32(load_at<uint16_t>(data_, i)); break;
+      case DType::F8E4M3: out[i] = f8e4m3_to_f32(load_at<uint8_t>(data_, i)); break;
+      case DType::I64: out[i] = float(load_at<int64_t>(data_, i)); break;
+      case DType::I32: out[i] = float(load_at<int32_t>(data_, i)); break;
     }
   }
   return out;
@@ -76,7 +84,7 @@ Tensor Tensor::to_f32() const { return from_f32(shape_, f32_values()); }
 std::vector<int64_t> Tensor::i64_values() const {
   std::vector<int64_t> out(static_cast<size_t>(numel()));
   if (dtype_ == DType::I64) std::memcpy(out.data(), data_, nbytes());
-  else if (dtype_ == DType::I32) for (size_t i = 0; i < out.size(); ++i) out[i] = data<int32_t>()[i];
+  else if (dtype_ == DType::I32) for (size_t i = 0; i < out.size(); ++i) out[i] = load_at<int32_t>(data_, i);
   else fail("expected an integer tensor (I64 or I32), got {}", dtype_name(dtype_));
   return out;
 }
@@ -85,10 +93,10 @@ float MatrixView::at(int64_t r, int64_t c) const {
   size_t i = size_t(r * cols + c);
   float v = 0;
   switch (dtype) {
-    case DType::F32: v = static_cast<const float*>(data)[i]; break;
-    case DType::BF16: v = bf16_to_f32(static_cast<const uint16_t*>(data)[i]); break;
-    case DType::F16: v = f16_to_f32(static_cast<const uint16_t*>(data)[i]); break;
-    case DType::F8E4M3: v = f8e4m3_to_f32(static_cast<const uint8_t*>(data)[i]); break;
+    case DType::F32: v = load_at<float>(data, i); break;
+    case DType::BF16: v = bf16_to_f32(load_at<uint16_t>(data, i)); break;
+    case DType::F16: v = f16_to_f32(load_at<uint16_t>(data, i)); break;
+    case DType::F8E4M3: v = f8e4m3_to_f32(load_at<uint8_t>(data, i)); break;
     default: WHALE_CHECK(!"matrix dtype must be floating point");
   }
   if (block_scale) v *= block_scale[(r / kBlock) * ((cols + kBlock - 1) / kBlock) + c / kBlock];
