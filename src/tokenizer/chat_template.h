@@ -1,0 +1,35 @@
+// Chat templates: renders a conversation into a prompt string with the model's Jinja template exactly as
+// transformers' apply_chat_template(tokenize=False) does (Jinja semantics in tokenizer/jinja/).
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace whale {
+
+namespace jinja {
+class Template;
+struct Dict;
+}  // namespace jinja
+
+class ChatTemplate {
+ public:
+  // From tokenizer_config.json contents: reads "chat_template" (string, or list of {name, template}: use
+  // "default") and bos_token / eos_token (string or AddedToken object {"content": ...}).
+  static ChatTemplate from_tokenizer_config(const nlohmann::json& config, const std::string& source_name);
+  static ChatTemplate from_string(const std::string& source, std::string bos_token, std::string eos_token);
+  // messages: JSON array of {role, content, tool_calls?, ...}. Returns the rendered prompt string.
+  std::string render(const nlohmann::json& messages, bool add_generation_prompt,
+                     const nlohmann::json& extra_context = nlohmann::json::object()) const;
+
+ private:
+  ChatTemplate(std::shared_ptr<const jinja::Template> tmpl, std::shared_ptr<const jinja::Dict> special_tokens,
+               std::string name);
+
+  std::shared_ptr<const jinja::Template> template_;
+  std::shared_ptr<const jinja::Dict> special_tokens_;  // bos_token, eos_token, ... as template variables
+  std::string name_;                                   // prefix of error messages
+};
+
+}  // namespace whale
