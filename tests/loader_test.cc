@@ -1,9 +1,12 @@
 // Loading checkpoints: random init round trip and every failure path of binding tensors.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -146,6 +149,32 @@ TEST(Loader, MissingDirectoryOrWeights) {
   fs::path dir = temp_dir("noweights");
   std::ofstream(dir / "config.json") << fixture_config("llama-r1-distill-tiny").dump();
   EXPECT_FALSE(load_error(dir).empty());
+  fs::remove_all(dir);
+}
+
+// A checkpoint split into shards with model.safetensors.index.json loads and computes the same logits.
+TEST(Loader, ShardedCheckpointMatchesSingleFile) {
+  const fs::path src = kModels + "deepseek-v3-tiny";
+  fs::path dir = temp_dir("sharded");
+  fs::copy_file(src / "config.json", dir / "config.json");
+  TensorStore store = TensorStore::open(src);
+  NamedTensors shard[2];
+  json index = {{"metadata", json::object()}, {"weight_map", json::object()}};
+  size_t i = 0;
+  for (const std::string& name : store.names()) {
+    const size_t s = i++ % 2;
+    shard[s].emplace_back(name, store.get(name));
+    index["weight_map"][name] = "model-0000" + std::to_string(s + 1) + "-of-00002.safetensors";
+  }
+  write_safetensors(dir / "model-00001-of-00002.safetensors", shard[0]);
+  write_safetensors(dir / "model-00002-of-00002.safetensors", shard[1]);
+  std::ofstream(dir / "model.safetensors.index.json") << index.dump();
+  ThreadPool pool(2);
+  std::vector<int32_t> ids = {3, 1, 4, 1, 5, 9, 2, 6};
+  std::vector<float> a, b;
+  Model::load(src, pool)->forward_full(ids, 1, 8, {}, a);
+  Model::load(dir, pool)->forward_full(ids, 1, 8, {}, b);
+  EXPECT_EQ(a, b);
   fs::remove_all(dir);
 }
 

@@ -6,6 +6,7 @@
 #include <hwy/targets.h>
 
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -162,6 +163,28 @@ INSTANTIATE_TEST_SUITE_P(AllDtypes, MatmulTest,
                                   (info.param.with_scales ? "_scaled" : "");
                          });
 
+// Batch invariance: each row of a batched matmul is bit-identical to the same row computed alone, for every
+// weight dtype and pool size (what makes cached decoding equal to a batched forward, and a request's greedy
+// output independent of the requests batched with it).
+TEST(Matmul, RowsAreBitIdenticalAloneOrBatched) {
+  std::mt19937 rng(11);
+  for (DType dt : {DType::F32, DType::BF16, DType::F16, DType::F8E4M3}) {
+    const int64_t n = 37, m = 200, k = 300;
+    const Weight w = make_weight(dt, m, k, dt == DType::F8E4M3, rng);
+    const std::vector<float> x = random_floats(size_t(n * k), rng);
+    for (size_t threads : {1, 3}) {
+      ThreadPool pool(threads);
+      std::vector<float> batched(size_t(n * m)), alone(static_cast<size_t>(m));
+      ops::matmul(pool, x.data(), n, w.view(), batched.data());
+      for (int64_t i = 0; i < n; ++i) {
+        ops::matmul(pool, x.data() + i * k, 1, w.view(), alone.data());
+        ASSERT_EQ(std::memcmp(alone.data(), batched.data() + i * m, size_t(m) * sizeof(float)), 0)
+            << dtype_name(dt) << " row " << i << " threads " << threads;
+      }
+    }
+  }
+}
+
 // Every fp8 code through both paths: row r of W holds code r, so y[r] = 16 · decode(r) · scale exactly.
 TEST(Matmul, DecodesEveryF8Code) {
   for_each_simd_target([&] {
@@ -171,7 +194,7 @@ TEST(Matmul, DecodesEveryF8Code) {
     for (int64_t r = 0; r < m; ++r) std::fill_n(codes.begin() + r * k, k, uint8_t(r));
     const std::vector<float> scales = {0.5f, 2.0f};  // [2, 1]: rows 0..127, rows 128..255
     const MatrixView w{DType::F8E4M3, m, k, codes.data(), scales.data()};
-    for (int64_t n : {1, 9}) {  // decode and sgemm paths
+    for (int64_t n : {1, 9}) {  // single-row and multi-tile batches
       const std::vector<float> x(size_t(n * k), 1.0f);
       std::vector<float> y(size_t(n * m));
       ops::matmul(pool, x.data(), n, w, y.data());

@@ -1,5 +1,5 @@
-// Weight-decoding matmul kernels: the decode path streams each weight row once, converting bf16/f16/fp8 to
-// f32 in registers; dequantize_rows feeds the sgemm (prefill) path. Shape legend as in ops/ops.h.
+// Weight-decoding matmul kernels: weights are read in their stored dtype and converted (bf16/f16/fp8 → f32) in
+// registers; tiles of activation rows × weight rows share every load. Shape legend as in ops/ops.h.
 #include "ops/cpu/matmul_kernels.h"
 
 #include <algorithm>
@@ -145,7 +145,7 @@ HWY_INLINE void group(const Ctx<Load>& c, int64_t r, int64_t n_rows, int64_t a0)
 }
 
 template <class Load>
-void decode_rows_t(const Load& load, const DecodeArgs& args, int64_t row_begin, int64_t row_end) {
+void matmul_rows_t(const Load& load, const MatmulArgs& args, int64_t row_begin, int64_t row_end) {
   const MatrixView& w = *args.w;
   const int64_t n_col_blocks = (w.cols + MatrixView::kBlock - 1) / MatrixView::kBlock;
   const Ctx<Load> c{load,
@@ -158,78 +158,46 @@ void decode_rows_t(const Load& load, const DecodeArgs& args, int64_t row_begin, 
                     args.x,
                     args.y,
                     args.accumulate};
-  for (int64_t r = row_begin; r < row_end;) {
-    const int64_t n_rows = row_end - r >= 4 ? 4 : 1;
-    // The n_rows weight rows stay in L1/L2 while each group of up to 4 activation rows passes over them.
+  // Cache blocking: a block of weight rows stays in L2 while every group of 4 activation rows (in L1) passes
+  // over it. Each output's accumulation order depends only on k, never on n or the tiling, so a row's result
+  // is bit-identical whether it is computed alone or in a batch.
+  constexpr int64_t kRowBlock = 64;
+  for (int64_t rb = row_begin; rb < row_end; rb += kRowBlock) {
+    const int64_t re = std::min(row_end, rb + kRowBlock);
     for (int64_t a0 = 0; a0 < args.n; a0 += 4) {
-      switch (std::min<int64_t>(4, args.n - a0)) {
-        case 1:
-          group<1>(c, r, n_rows, a0);
-          break;
-        case 2:
-          group<2>(c, r, n_rows, a0);
-          break;
-        case 3:
-          group<3>(c, r, n_rows, a0);
-          break;
-        default:
-          group<4>(c, r, n_rows, a0);
-          break;
+      const int64_t n_act = std::min<int64_t>(4, args.n - a0);
+      for (int64_t r = rb; r < re;) {
+        const int64_t n_rows = re - r >= 4 ? 4 : 1;
+        switch (n_act) {
+          case 1:
+            group<1>(c, r, n_rows, a0);
+            break;
+          case 2:
+            group<2>(c, r, n_rows, a0);
+            break;
+          case 3:
+            group<3>(c, r, n_rows, a0);
+            break;
+          default:
+            group<4>(c, r, n_rows, a0);
+            break;
+        }
+        r += n_rows;
       }
     }
-    r += n_rows;
   }
 }
 
-void DecodeRows(const DecodeArgs& args, int64_t row_begin, int64_t row_end) {
+void MatmulRows(const MatmulArgs& args, int64_t row_begin, int64_t row_end) {
   switch (args.w->dtype) {
     case DType::F32:
-      return decode_rows_t(LoadF32{}, args, row_begin, row_end);
+      return matmul_rows_t(LoadF32{}, args, row_begin, row_end);
     case DType::BF16:
-      return decode_rows_t(LoadBF16{}, args, row_begin, row_end);
+      return matmul_rows_t(LoadBF16{}, args, row_begin, row_end);
     case DType::F16:
-      return decode_rows_t(LoadF16{}, args, row_begin, row_end);
+      return matmul_rows_t(LoadF16{}, args, row_begin, row_end);
     case DType::F8E4M3:
-      return decode_rows_t(LoadF8{f8e4m3_table()}, args, row_begin, row_end);
-    default:
-      WHALE_CHECK(!"matmul weight dtype must be floating point");
-  }
-}
-
-template <class Load>
-void dequantize_rows_t(const Load& load, const MatrixView& w, int64_t row_begin, int64_t row_end,
-                       float* out) {
-  const DF d;
-  const int64_t lanes = int64_t(hn::Lanes(d));
-  const int64_t k = w.cols;
-  const int64_t n_col_blocks = (k + MatrixView::kBlock - 1) / MatrixView::kBlock;
-  const auto* data = static_cast<const typename Load::T*>(w.data);
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    const typename Load::T* row = data + r * k;
-    float* dst = out + (r - row_begin) * k;  // [k]
-    for (int64_t cb = 0; cb < k; cb += MatrixView::kBlock) {
-      const int64_t ce = std::min(k, cb + MatrixView::kBlock);
-      const float s = w.block_scale
-                          ? w.block_scale[(r / MatrixView::kBlock) * n_col_blocks + cb / MatrixView::kBlock]
-                          : 1.0f;
-      const VF sv = hn::Set(d, s);
-      int64_t col = cb;
-      for (; col + lanes <= ce; col += lanes) hn::StoreU(hn::Mul(load(d, row + col), sv), d, dst + col);
-      for (; col < ce; ++col) dst[col] = load.scalar(row[col]) * s;
-    }
-  }
-}
-
-void DequantizeRows(const MatrixView& w, int64_t row_begin, int64_t row_end, float* out) {
-  switch (w.dtype) {
-    case DType::F32:
-      return dequantize_rows_t(LoadF32{}, w, row_begin, row_end, out);
-    case DType::BF16:
-      return dequantize_rows_t(LoadBF16{}, w, row_begin, row_end, out);
-    case DType::F16:
-      return dequantize_rows_t(LoadF16{}, w, row_begin, row_end, out);
-    case DType::F8E4M3:
-      return dequantize_rows_t(LoadF8{f8e4m3_table()}, w, row_begin, row_end, out);
+      return matmul_rows_t(LoadF8{f8e4m3_table()}, args, row_begin, row_end);
     default:
       WHALE_CHECK(!"matmul weight dtype must be floating point");
   }
@@ -242,15 +210,10 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace whale::ops::cpu {
 
-HWY_EXPORT(DecodeRows);
-HWY_EXPORT(DequantizeRows);
+HWY_EXPORT(MatmulRows);
 
-void decode_rows(const DecodeArgs& args, int64_t row_begin, int64_t row_end) {
-  HWY_DYNAMIC_DISPATCH(DecodeRows)(args, row_begin, row_end);
-}
-
-void dequantize_rows(const MatrixView& w, int64_t row_begin, int64_t row_end, float* out) {
-  HWY_DYNAMIC_DISPATCH(DequantizeRows)(w, row_begin, row_end, out);
+void matmul_rows(const MatmulArgs& args, int64_t row_begin, int64_t row_end) {
+  HWY_DYNAMIC_DISPATCH(MatmulRows)(args, row_begin, row_end);
 }
 
 }  // namespace whale::ops::cpu

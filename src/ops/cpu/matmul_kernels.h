@@ -8,21 +8,16 @@
 
 namespace whale::ops::cpu {
 
-// Largest batch the weight-streaming (decode) path handles; larger batches use dequantize + sgemm.
-inline constexpr int64_t kDecodeMaxRows = 8;
-
-struct DecodeArgs {
+struct MatmulArgs {
   const float* x;       // [n, k]
-  int64_t n;            // 1..kDecodeMaxRows
+  int64_t n;            // any n >= 1
   const MatrixView* w;  // [m, k]
   float* y;             // [n, m]
   bool accumulate;
 };
 
-// y[:, row_begin:row_end] (+)= x · W[row_begin:row_end]ᵀ, streaming each weight row once. No allocation.
-void decode_rows(const DecodeArgs& args, int64_t row_begin, int64_t row_end);
-
-// out[row_end - row_begin, cols] = W[row_begin:row_end] as f32, block scales applied.
-void dequantize_rows(const MatrixView& w, int64_t row_begin, int64_t row_end, float* out);
+// y[:, row_begin:row_end] (+)= x · W[row_begin:row_end]ᵀ. No allocation. Batch-invariant: every output is
+// accumulated in the same order for any n, so a row's result does not depend on the rows batched with it.
+void matmul_rows(const MatmulArgs& args, int64_t row_begin, int64_t row_end);
 
 }  // namespace whale::ops::cpu
