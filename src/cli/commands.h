@@ -5,7 +5,20 @@
 
 namespace whale::cli {
 
+void add_forward_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_init_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_tokenizer_command(CLI::App& app);
+
 inline void register_commands(CLI::App& app) {
+  add_forward_command(app);
+  add_generate_command(app);
+  add_init_command(app);
+  add_bench_command(app);
+  add_tokenize_command(app);
+  add_tokenizer_command(app);
 }
 
 }  // namespace whale::cli
