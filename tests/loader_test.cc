@@ -178,6 +178,21 @@ TEST(Loader, ShardedCheckpointMatchesSingleFile) {
   fs::remove_all(dir);
 }
 
+// Weights used in place from the file mapping and weights copied into huge-page memory compute the same.
+TEST(Loader, MmapAndResidentWeightsAgree) {
+  ThreadPool pool(2);
+  std::vector<int32_t> ids = {7, 1, 8, 2, 8};
+  for (const char* name : {"deepseek-v3-fp8-tiny", "qwen2-r1-distill-tiny"}) {
+    std::vector<float> a, b;
+    auto mapped = Model::load(kModels + name, pool, {.mmap = true});
+    auto resident = Model::load(kModels + name, pool, {.mmap = false});
+    EXPECT_NE(mapped->weights().embed.data, resident->weights().embed.data);
+    mapped->forward_full(ids, 1, 5, {}, a);
+    resident->forward_full(ids, 1, 5, {}, b);
+    EXPECT_EQ(a, b) << name;
+  }
+}
+
 TEST(Loader, TiedEmbeddingsNeedNoLmHead) {
   fs::path dir = temp_dir("tied");
   ThreadPool pool(1);

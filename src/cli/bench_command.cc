@@ -20,6 +20,7 @@ struct BenchOptions {
   int64_t prompt = 16, tokens = 32, repeats = 3;
   size_t threads = 0;
   bool bandwidth = true;
+  bool mmap = false;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -35,7 +36,7 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab) {
 
 void run_bench(const BenchOptions& o) {
   ThreadPool pool(o.threads);
-  std::unique_ptr<Model> model = Model::load(o.model, pool);
+  std::unique_ptr<Model> model = Model::load(o.model, pool, {.mmap = o.mmap});
   const ModelConfig& c = model->config();
   const Model::ActiveWeights active = model->active_per_token();
   nlohmann::json line = {{"bench", o.mode}, {"model", o.model}, {"threads", pool.size()},
@@ -99,6 +100,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--repeats", opt->repeats, "best of this many runs")->check(CLI::Range(int64_t(1), int64_t(1000)));
   cmd->add_flag("!--no-bandwidth", opt->bandwidth, "skip the streaming-read bandwidth measurement");
   add_threads_option(cmd, opt->threads);
+  add_mmap_option(cmd, opt->mmap);
   cmd->callback([opt] { run_bench(*opt); });
 }
 

@@ -13,6 +13,11 @@ inline void add_threads_option(CLI::App* cmd, size_t& threads) {
   cmd->add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::Range(0, 4096));
 }
 
+inline void add_mmap_option(CLI::App* cmd, bool& mmap) {
+  cmd->add_flag("--mmap", mmap, "use the weights in place in the file mapping (zero-copy, for models larger than RAM; "
+                                "slower decode) instead of copying them into huge-page memory");
+}
+
 // Parses "1,2,3" into token ids; throws whale::Error on anything else.
 std::vector<int32_t> parse_id_list(const std::string& text, const std::string& what);
 

@@ -14,6 +14,7 @@ void add_forward_command(CLI::App& app) {
     std::string model, input, out;
     bool hidden_states = false;
     size_t threads = 0;
+    bool mmap = false;
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("forward", "Full causal forward of input_ids [B,T]; writes logits [B,T,vocab]");
@@ -22,6 +23,7 @@ void add_forward_command(CLI::App& app) {
   cmd->add_option("--out", opt->out, "output safetensors file")->required();
   cmd->add_flag("--hidden-states", opt->hidden_states, "also write hidden_states [layers+1,B,T,hidden]");
   add_threads_option(cmd, opt->threads);
+  add_mmap_option(cmd, opt->mmap);
   cmd->callback([opt] {
     TensorStore input = TensorStore::open(opt->input);
     if (!input.has("input_ids")) fail("{}: no tensor 'input_ids'", opt->input);
@@ -32,7 +34,7 @@ void add_forward_command(CLI::App& app) {
     if (B <= 0 || T <= 0) fail("{}: input_ids is empty", opt->input);
 
     ThreadPool pool(opt->threads);
-    std::unique_ptr<Model> model = Model::load(opt->model, pool);
+    std::unique_ptr<Model> model = Model::load(opt->model, pool, {.mmap = opt->mmap});
     const ModelConfig& c = model->config();
     if (T > c.max_position) fail("{}: sequence length {} exceeds max_position_embeddings {}", opt->input, T, c.max_position);
     std::vector<int64_t> raw = ids.i64_values();

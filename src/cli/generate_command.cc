@@ -14,6 +14,7 @@ void add_generate_command(CLI::App& app) {
     int64_t n = 32;
     SamplingParams sampling;
     size_t threads = 0;
+    bool mmap = false;
     bool no_eos_stop = false;
   };
   auto opt = std::make_shared<Options>();
@@ -28,11 +29,12 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", opt->sampling.seed, "random seed");
   cmd->add_flag("--ignore-eos", opt->no_eos_stop, "keep generating after an end-of-sequence token");
   add_threads_option(cmd, opt->threads);
+  add_mmap_option(cmd, opt->mmap);
   cmd->callback([opt] {
     std::vector<int32_t> prompt = parse_id_list(opt->ids, "--ids");
     opt->sampling.validate();
     ThreadPool pool(opt->threads);
-    std::unique_ptr<Model> model = Model::load(opt->model, pool);
+    std::unique_ptr<Model> model = Model::load(opt->model, pool, {.mmap = opt->mmap});
     GenerateOptions gen{.max_new_tokens = opt->n, .sampling = opt->sampling};
     if (!opt->no_eos_stop)
       for (int64_t e : model->config().eos_token_ids) gen.stop_ids.push_back(int32_t(e));

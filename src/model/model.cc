@@ -14,10 +14,10 @@ Model::Model(ModelConfig config, LoadedWeights weights, ThreadPool& pool)
                            : Rope(config_.rope, config_.d_head, RopeLayout::NeoX);
 }
 
-std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, ThreadPool& pool) {
+std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, ThreadPool& pool, const LoadOptions& options) {
   ModelConfig config = ModelConfig::load(dir);
   TensorStore store = TensorStore::open(dir);
-  LoadedWeights weights = LoadedWeights::load(config, store);
+  LoadedWeights weights = LoadedWeights::load(config, store, pool, options);
   return std::make_unique<Model>(std::move(config), std::move(weights), pool);
 }
 

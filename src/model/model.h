@@ -36,7 +36,8 @@ class Model {
  public:
   Model(ModelConfig config, LoadedWeights weights, ThreadPool& pool);
   // Loads config.json + safetensors weights from a hub-layout directory.
-  static std::unique_ptr<Model> load(const std::filesystem::path& dir, ThreadPool& pool);
+  static std::unique_ptr<Model> load(const std::filesystem::path& dir, ThreadPool& pool,
+                                     const LoadOptions& options = {});
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_.weights; }

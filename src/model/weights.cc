@@ -1,6 +1,9 @@
 #include "model/weights.h"
 
+#include <cstring>
+
 #include "core/error.h"
+#include "core/huge_pages.h"
 
 namespace whale {
 namespace {
@@ -72,7 +75,8 @@ void ModelWeights::visit(const ModelConfig& c, const std::function<void(const Sl
   else matrix("lm_head.weight", c.vocab_size, c.d_model, &lm_head);
 }
 
-LoadedWeights LoadedWeights::load(const ModelConfig& config, const TensorStore& store) {
+LoadedWeights LoadedWeights::load(const ModelConfig& config, const TensorStore& store, ThreadPool& pool,
+                                  const LoadOptions& options) {
   LoadedWeights out;
   std::string where = store.source().string();
   out.weights.visit(config, [&](const ModelWeights::Slot& slot) {
@@ -108,8 +112,28 @@ LoadedWeights LoadedWeights::load(const ModelConfig& config, const TensorStore& 
     }
   });
   if (config.tie_word_embeddings) out.weights.lm_head = out.weights.embed;
+  if (!options.mmap) out.make_resident(config, pool);
   if (config.is_mla()) out.derive_absorbed(config);
   return out;
+}
+
+// Copies every weight matrix into one huge-page arena (64-byte aligned each) and repoints the views.
+void LoadedWeights::make_resident(const ModelConfig& config, ThreadPool& pool) {
+  std::vector<MatrixView*> matrices;
+  weights.visit(config, [&](const ModelWeights::Slot& slot) {
+    if (auto* m = std::get_if<MatrixView*>(&slot.target)) matrices.push_back(*m);
+  });
+  // visit() only lists the slots again; the views bound above are left as they are.
+  std::vector<size_t> offset(matrices.size() + 1, 0);
+  for (size_t i = 0; i < matrices.size(); ++i) offset[i + 1] = offset[i] + (matrices[i]->nbytes() + 63) / 64 * 64;
+  resident_ = allocate_huge_pages(offset.back());
+  pool.parallel_for(matrices.size(), 1, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      std::memcpy(resident_.get() + offset[i], matrices[i]->data, matrices[i]->nbytes());
+      matrices[i]->data = resident_.get() + offset[i];
+    }
+  });
+  if (config.tie_word_embeddings) weights.lm_head = weights.embed;
 }
 
 // Splits kv_b_proj [n_head, nope + v, kv_lora] into per-head W_UKᵀ [kv_lora, nope] and W_UV [v, kv_lora].

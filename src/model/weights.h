@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "io/safetensors.h"
 #include "model/config.h"
 #include "tensor/tensor.h"
@@ -80,16 +81,26 @@ struct ModelWeights {
   void visit(const ModelConfig& config, const std::function<void(const Slot&)>& fn);
 };
 
+struct LoadOptions {
+  // false (default): copy weight matrices out of the file mapping into huge-page-backed memory (about twice
+  // the decode bandwidth of streaming 4 KiB file pages); true: use them in place, zero-copy, for models
+  // larger than RAM.
+  bool mmap = false;
+};
+
 // Binds weights from a tensor store, keeping converted/derived buffers alive.
 class LoadedWeights {
  public:
-  static LoadedWeights load(const ModelConfig& config, const TensorStore& store);
+  static LoadedWeights load(const ModelConfig& config, const TensorStore& store, ThreadPool& pool,
+                            const LoadOptions& options = {});
   ModelWeights weights;
   size_t stored_bytes = 0;  // bytes of the bound tensors as stored
 
  private:
   std::vector<Tensor> owned_;  // f32 copies of vectors, derived absorbed matrices
+  std::shared_ptr<char> resident_;  // huge-page copy of the matrices (LoadOptions::mmap == false)
   void derive_absorbed(const ModelConfig& config);
+  void make_resident(const ModelConfig& config, ThreadPool& pool);
 };
 
 }  // namespace whale
