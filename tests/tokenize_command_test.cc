@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -24,8 +26,13 @@ struct RunResult {
   std::vector<std::string> lines;  // stdout split at '\n'
 };
 
+// A scratch directory per test process (CTest runs tests in parallel processes).
+std::filesystem::path scratch_dir(const std::string& name) {
+  return std::filesystem::temp_directory_path() / ("whale_" + name + "_" + std::to_string(getpid()));
+}
+
 RunResult run_whale(const std::string& args, const std::string& input) {
-  const auto dir = std::filesystem::temp_directory_path() / "whale_tokenize_command_test";
+  const auto dir = scratch_dir("tokenize_command_test");
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "in.txt", std::ios::binary) << input;
   const std::string command = std::string(WHALE_BINARY) + " " + args + " < " + (dir / "in.txt").string() + " > " +
@@ -87,7 +94,7 @@ TEST(TokenizeCommand, TextFlagForHumans) {
 }
 
 TEST(TokenizerTrainCommand, TrainsALoadableTokenizer) {
-  const auto dir = std::filesystem::temp_directory_path() / "whale_tokenizer_train_command_test";
+  const auto dir = scratch_dir("tokenizer_train_command_test");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -48,7 +50,9 @@ std::string generated_corpus(size_t n_lines) {
 }
 
 std::filesystem::path temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("whale_tokenizer_train_test_" + name);
+  // Unique per process: CTest runs tests in parallel processes.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("whale_tokenizer_train_test_" + name + "_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   return dir;
 }
