@@ -81,8 +81,10 @@ void run_bench(const BenchOptions& o) {
     }
     line["tokens"] = o.prompt;
     line["tokens_per_s"] = double(o.prompt) / best;
-    // Matmul FLOPs only (2 per weight element per token); attention adds O(T²) on top.
-    line["gflop_per_s"] = 2.0 * double(active.elements) * double(o.prompt) / best / 1e9;
+    // Matmul FLOPs only (2 per weight element per token; lm_head runs for the last token alone, as in
+    // generation); attention adds O(T²) on top.
+    const double lm_head = double(c.vocab_size * c.d_model);
+    line["gflop_per_s"] = 2.0 * ((double(active.elements) - lm_head) * double(o.prompt) + lm_head) / best / 1e9;
   }
   std::printf("%s\n", line.dump().c_str());
 }
