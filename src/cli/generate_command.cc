@@ -47,6 +47,7 @@ void add_generate_command(CLI::App& app) {
       return true;
     }, &stats);
     std::printf("\n");
+    std::fflush(stdout);
     std::fprintf(stderr, "prompt %lld tokens in %.3f s; %lld new tokens in %.3f s (%.2f tokens/s)\n",
                  (long long)stats.prompt_tokens, stats.prefill_seconds, (long long)stats.new_tokens,
                  stats.prefill_seconds + stats.decode_seconds,
