@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 
@@ -96,52 +97,49 @@ INSTANTIATE_TEST_SUITE_P(Archs, InitRoundTrip,
                            return s;
                          });
 
-TEST(Loader, MissingTensorIsNamed) {
-  fs::path dir = temp_dir("missing");
+// Initialises a checkpoint of `fixture`'s config, applies `edit` to its tensors, returns the load error.
+std::string error_after_edit(const std::string& fixture, const std::function<void(NamedTensors&)>& edit) {
+  fs::path dir = temp_dir("edit_" + fixture);
   ThreadPool pool(1);
-  init_checkpoint(fixture_config("deepseek-v3-tiny"), dir, {}, pool);
-  edit_checkpoint(dir, [](NamedTensors& t) {
-    std::erase_if(t, [](const auto& nt) { return nt.first == "model.layers.1.mlp.experts.3.up_proj.weight"; });
-  });
-  EXPECT_NE(load_error(dir).find("tensor 'model.layers.1.mlp.experts.3.up_proj.weight' is missing"), std::string::npos);
+  init_checkpoint(fixture_config(fixture), dir, {}, pool);
+  edit_checkpoint(dir, edit);
+  std::string err = load_error(dir);
   fs::remove_all(dir);
+  return err;
+}
+
+auto remove_tensor(const std::string& name) {
+  return [name](NamedTensors& t) { std::erase_if(t, [&](const auto& nt) { return nt.first == name; }); };
+}
+
+auto replace_tensor(const std::string& name, DType dtype, Shape shape) {
+  return [=](NamedTensors& t) {
+    for (auto& [n, tensor] : t)
+      if (n == name) tensor = Tensor::zeros(dtype, shape);
+  };
+}
+
+TEST(Loader, MissingTensorIsNamed) {
+  std::string err = error_after_edit("deepseek-v3-tiny", remove_tensor("model.layers.1.mlp.experts.3.up_proj.weight"));
+  EXPECT_NE(err.find("tensor 'model.layers.1.mlp.experts.3.up_proj.weight' is missing"), std::string::npos);
 }
 
 TEST(Loader, WrongShapeNamesBothShapes) {
-  fs::path dir = temp_dir("shape");
-  ThreadPool pool(1);
-  init_checkpoint(fixture_config("qwen2-r1-distill-tiny"), dir, {}, pool);
-  edit_checkpoint(dir, [](NamedTensors& t) {
-    for (auto& [name, tensor] : t)
-      if (name == "model.layers.0.self_attn.k_proj.weight") tensor = Tensor::zeros(DType::BF16, {8, 64});
-  });
-  std::string err = load_error(dir);
+  std::string err = error_after_edit("qwen2-r1-distill-tiny",
+                                     replace_tensor("model.layers.0.self_attn.k_proj.weight", DType::BF16, {8, 64}));
   EXPECT_NE(err.find("'model.layers.0.self_attn.k_proj.weight' has shape [8, 64], expected [16, 64]"), std::string::npos)
       << err;
-  fs::remove_all(dir);
 }
 
 TEST(Loader, Fp8WithoutScalesIsAnError) {
-  fs::path dir = temp_dir("fp8");
-  ThreadPool pool(1);
-  init_checkpoint(fixture_config("deepseek-v3-fp8-tiny"), dir, {}, pool);
-  edit_checkpoint(dir, [](NamedTensors& t) {
-    std::erase_if(t, [](const auto& nt) { return nt.first == "model.layers.0.self_attn.o_proj.weight_scale_inv"; });
-  });
-  EXPECT_NE(load_error(dir).find("o_proj.weight_scale_inv"), std::string::npos);
-  fs::remove_all(dir);
+  std::string err =
+      error_after_edit("deepseek-v3-fp8-tiny", remove_tensor("model.layers.0.self_attn.o_proj.weight_scale_inv"));
+  EXPECT_NE(err.find("o_proj.weight_scale_inv"), std::string::npos);
 }
 
 TEST(Loader, IntegerWeightIsAnError) {
-  fs::path dir = temp_dir("int");
-  ThreadPool pool(1);
-  init_checkpoint(fixture_config("llama-r1-distill-tiny"), dir, {}, pool);
-  edit_checkpoint(dir, [](NamedTensors& t) {
-    for (auto& [name, tensor] : t)
-      if (name == "model.norm.weight") tensor = Tensor::zeros(DType::I32, {64});
-  });
-  EXPECT_NE(load_error(dir).find("integer dtype"), std::string::npos);
-  fs::remove_all(dir);
+  std::string err = error_after_edit("llama-r1-distill-tiny", replace_tensor("model.norm.weight", DType::I32, {64}));
+  EXPECT_NE(err.find("integer dtype"), std::string::npos);
 }
 
 TEST(Loader, MissingDirectoryOrWeights) {
