@@ -18,6 +18,13 @@ inline void add_mmap_option(CLI::App* cmd, bool& mmap) {
                                 "slower decode) instead of copying them into huge-page memory");
 }
 
+// input_ids (I64 or I32 [B, T]) from a safetensors file, checked against the model's vocabulary and context.
+struct InputIds {
+  std::vector<int32_t> tokens;  // [B * T]
+  int64_t batch = 0, seq = 0;
+};
+InputIds read_input_ids(const std::string& file, int64_t vocab_size, int64_t max_position);
+
 // Parses "1,2,3" into token ids; throws whale::Error on anything else.
 std::vector<int32_t> parse_id_list(const std::string& text, const std::string& what);
 

@@ -25,25 +25,14 @@ void add_forward_command(CLI::App& app) {
   add_threads_option(cmd, opt->threads);
   add_mmap_option(cmd, opt->mmap);
   cmd->callback([opt] {
-    TensorStore input = TensorStore::open(opt->input);
-    if (!input.has("input_ids")) fail("{}: no tensor 'input_ids'", opt->input);
-    Tensor ids = input.get("input_ids");
-    if (ids.rank() != 2 || (ids.dtype() != DType::I64 && ids.dtype() != DType::I32))
-      fail("{}: input_ids must be I64 [B, T], got {} {}", opt->input, dtype_name(ids.dtype()), shape_str(ids.shape()));
-    const int64_t B = ids.dim(0), T = ids.dim(1);
-    if (B <= 0 || T <= 0) fail("{}: input_ids is empty", opt->input);
-
     ThreadPool pool(opt->threads);
     std::unique_ptr<Model> model = Model::load(opt->model, pool, {.mmap = opt->mmap});
     const ModelConfig& c = model->config();
-    if (T > c.max_position) fail("{}: sequence length {} exceeds max_position_embeddings {}", opt->input, T, c.max_position);
-    std::vector<int64_t> raw = ids.i64_values();
-    std::vector<int32_t> tokens(raw.begin(), raw.end());
-    for (int64_t id : raw)
-      if (id < 0 || id >= c.vocab_size) fail("{}: token id {} outside the vocabulary (size {})", opt->input, id, c.vocab_size);
+    InputIds in = read_input_ids(opt->input, c.vocab_size, c.max_position);
+    const int64_t B = in.batch, T = in.seq;
 
     std::vector<float> logits, hidden;
-    model->forward_full(tokens, B, T, {.mla_absorbed = false, .hidden_states = opt->hidden_states ? &hidden : nullptr},
+    model->forward_full(in.tokens, B, T, {.mla_absorbed = false, .hidden_states = opt->hidden_states ? &hidden : nullptr},
                         logits);
     NamedTensors out;
     out.emplace_back("logits", Tensor::from_f32({B, T, c.vocab_size}, logits));

@@ -47,6 +47,16 @@ std::pair<Tensor, Tensor> quantize_fp8(const std::vector<float>& w, int64_t rows
 
 }  // namespace
 
+std::vector<float> initial_values(const std::string& name, const Shape& shape, uint64_t seed, double std) {
+  const bool is_matrix = shape.size() == 2;
+  const bool is_bias = name.ends_with(".bias") || name.ends_with("e_score_correction_bias");
+  std::mt19937_64 rng(seed ^ std::hash<std::string>{}(name));
+  std::normal_distribution<float> normal(0.0f, float(std));
+  std::vector<float> values(size_t(shape_numel(shape)));
+  for (float& v : values) v = is_matrix ? normal(rng) : (is_bias ? 0.0f : 1.0f);
+  return values;
+}
+
 void init_checkpoint(const nlohmann::json& config_json, const std::filesystem::path& out, const InitOptions& opts,
                      ThreadPool& pool) {
   if (opts.dtype != DType::F32 && opts.dtype != DType::BF16 && opts.dtype != DType::F16)
@@ -60,14 +70,8 @@ void init_checkpoint(const nlohmann::json& config_json, const std::filesystem::p
   pool.parallel_for(slots.size(), 1, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const ModelWeights::Slot& slot = slots[i];
-      const bool is_matrix = slot.shape.size() == 2;
-      const bool is_bias = slot.name.ends_with(".bias") || slot.name.ends_with("e_score_correction_bias");
-      // Each tensor has its own stream, seeded from the run seed and its name: order-independent.
-      std::mt19937_64 rng(opts.seed ^ std::hash<std::string>{}(slot.name));
-      std::normal_distribution<float> normal(0.0f, float(opts.std));
-      std::vector<float> values(size_t(shape_numel(slot.shape)));
-      for (float& v : values) v = is_matrix ? normal(rng) : (is_bias ? 0.0f : 1.0f);
-      if (is_matrix && config.quant_block && is_quantized_projection(slot.name)) {
+      std::vector<float> values = initial_values(slot.name, slot.shape, opts.seed, opts.std);
+      if (slot.shape.size() == 2 && config.quant_block && is_quantized_projection(slot.name)) {
         auto [q, s] = quantize_fp8(values, slot.shape[0], slot.shape[1]);
         tensors[2 * i] = {slot.name, std::move(q)};
         tensors[2 * i + 1] = {slot.name + "_scale_inv", std::move(s)};
