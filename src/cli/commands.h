@@ -12,6 +12,7 @@ void add_init_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_tokenizer_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
   add_forward_command(app);
@@ -21,6 +22,7 @@ inline void register_commands(CLI::App& app) {
   add_bench_command(app);
   add_tokenize_command(app);
   add_tokenizer_command(app);
+  add_serve_command(app);
 }
 
 }  // namespace whale::cli

@@ -1,0 +1,111 @@
+#include "server/generation_job.h"
+
+#include "core/error.h"
+
+namespace whale::server {
+
+GenerationJob::GenerationJob(BatchEngine& engine, const Tokenizer& tokenizer,
+                             const std::vector<EngineRequest>& choices, const JobOptions& options)
+    : engine_(engine), options_(options) {
+  choices_.reserve(choices.size());
+  for (size_t i = 0; i < choices.size(); ++i) choices_.emplace_back(tokenizer, options);
+  if (!choices.empty()) prompt_tokens_ = int64_t(choices[0].prompt.size());
+  for (size_t i = 0; i < choices.size(); ++i) {
+    auto push = [channel = channel_](size_t choice, int32_t id, std::optional<FinishReason> finish) {
+      {
+        std::lock_guard lock(channel->mutex);
+        channel->events.push_back({choice, id, finish});
+      }
+      channel->ready.notify_all();
+    };
+    try {
+      choices_[i].id = engine.submit(
+          choices[i], {.on_token = [push, i](int32_t id) { return push(i, id, std::nullopt), true; },
+                       .on_done = [push, i](const Completion& c) { push(i, -1, c.finish); }});
+    } catch (...) {
+      for (size_t j = 0; j < i; ++j) engine.cancel(choices_[j].id);
+      throw;
+    }
+  }
+}
+
+GenerationJob::~GenerationJob() {
+  if (!done()) cancel();
+}
+
+void GenerationJob::cancel() {
+  for (Choice& c : choices_)
+    if (!c.finished) engine_.cancel(c.id);
+}
+
+int64_t GenerationJob::completion_tokens() const {
+  int64_t n = 0;
+  for (const Choice& c : choices_) n += c.tokens;
+  return n;
+}
+
+std::vector<ChoiceDelta> GenerationJob::poll(std::chrono::milliseconds timeout) {
+  std::deque<Event> events;
+  {
+    std::unique_lock lock(channel_->mutex);
+    channel_->ready.wait_for(lock, timeout, [&] { return !channel_->events.empty(); });
+    events.swap(channel_->events);
+  }
+  std::vector<ChoiceDelta> out;
+  for (const Event& e : events) handle(e, out);
+  return out;
+}
+
+void GenerationJob::handle(const Event& event, std::vector<ChoiceDelta>& out) {
+  Choice& c = choices_[event.choice];
+  if (c.finished) return;  // ended by a stop string; the engine's remaining events are moot
+  if (!event.finish) {
+    if (!ttft_) ttft_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    ++c.tokens;
+    std::string text;
+    try {
+      text = c.decoder.push(event.id);
+    } catch (const Error&) {
+      // an id the tokenizer cannot decode contributes no text
+    }
+    std::string kept = c.stop.push(text);
+    if (c.stop.stopped()) {
+      engine_.cancel(c.id);
+      emit(event.choice, kept, true, out, "stop");
+    } else {
+      emit(event.choice, kept, false, out, "");
+    }
+    return;
+  }
+  std::string kept = c.stop.push(c.decoder.finish());
+  const bool stopped = c.stop.stopped();
+  kept += c.stop.finish();
+  emit(event.choice, kept, true, out, stopped || *event.finish != FinishReason::kLength ? "stop" : "length");
+}
+
+void GenerationJob::emit(size_t index, const std::string& text, bool last, std::vector<ChoiceDelta>& out,
+                         std::string finish) {
+  Choice& c = choices_[index];
+  ChoiceDelta d;
+  d.index = int64_t(index);
+  if (options_.split_reasoning) {
+    ReasoningSplitter::Delta s = c.splitter.push(text);
+    if (last) {
+      ReasoningSplitter::Delta tail = c.splitter.finish();
+      s.reasoning += tail.reasoning;
+      s.content += tail.content;
+    }
+    d.reasoning = std::move(s.reasoning);
+    d.content = std::move(s.content);
+  } else {
+    d.content = text;
+  }
+  if (last) {
+    c.finished = true;
+    ++n_finished_;
+    d.finish_reason = std::move(finish);
+  }
+  if (!d.reasoning.empty() || !d.content.empty() || last) out.push_back(std::move(d));
+}
+
+}  // namespace whale::server

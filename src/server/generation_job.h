@@ -1,0 +1,87 @@
+// One HTTP request's generation: its n choices run as engine requests; the engine thread only queues
+// token ids (cheap), and the HTTP thread turns them into text deltas: streaming decoder → stop strings →
+// reasoning split. Destroying the job (e.g. the client went away) cancels whatever still runs.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/batch_engine.h"
+#include "server/text_stream.h"
+#include "tokenizer/tokenizer.h"
+
+namespace whale::server {
+
+struct ChoiceDelta {
+  int64_t index = 0;
+  std::string reasoning, content;
+  std::string finish_reason;  // empty until the choice ends: "stop" or "length"
+};
+
+struct JobOptions {
+  std::vector<std::string> stop;
+  bool split_reasoning = false;  // chat: <think>…</think> → reasoning
+  bool in_reasoning = false;     // the prompt ends inside <think>
+};
+
+class GenerationJob {
+ public:
+  // Submits one engine request per choice; throws (whale::Error) if the engine rejects one.
+  GenerationJob(BatchEngine& engine, const Tokenizer& tokenizer, const std::vector<EngineRequest>& choices,
+                const JobOptions& options);
+  ~GenerationJob();
+  GenerationJob(const GenerationJob&) = delete;
+  GenerationJob& operator=(const GenerationJob&) = delete;
+
+  // Waits up to `timeout` for engine events; returns the resulting non-empty deltas and finishes.
+  std::vector<ChoiceDelta> poll(std::chrono::milliseconds timeout);
+  bool done() const { return n_finished_ == choices_.size(); }
+  void cancel();
+
+  int64_t prompt_tokens() const { return prompt_tokens_; }
+  int64_t completion_tokens() const;
+  // Seconds from construction to the first generated token, once there is one.
+  std::optional<double> time_to_first_token() const { return ttft_; }
+
+ private:
+  struct Event {
+    size_t choice;
+    int32_t id = -1;                // a token, or
+    std::optional<FinishReason> finish;  // the end of the choice
+  };
+  // Shared with the engine callbacks, which may outlive the job.
+  struct Channel {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<Event> events;
+  };
+  struct Choice {
+    Choice(const Tokenizer& t, const JobOptions& o)
+        : decoder(t, /*skip_special_tokens=*/true), stop(o.stop), splitter(o.in_reasoning) {}
+    BatchEngine::RequestId id = 0;
+    StreamingDecoder decoder;
+    StopFilter stop;
+    ReasoningSplitter splitter;
+    int64_t tokens = 0;
+    bool finished = false;
+  };
+  void handle(const Event& event, std::vector<ChoiceDelta>& out);
+  void emit(size_t index, const std::string& text, bool last, std::vector<ChoiceDelta>& out, std::string finish);
+
+  BatchEngine& engine_;
+  JobOptions options_;
+  std::shared_ptr<Channel> channel_ = std::make_shared<Channel>();
+  std::vector<Choice> choices_;
+  size_t n_finished_ = 0;
+  int64_t prompt_tokens_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::optional<double> ttft_;
+};
+
+}  // namespace whale::server

@@ -1,0 +1,178 @@
+#include "server/request.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace whale::server {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void bad(const std::string& param, const std::string& message) {
+  throw HttpError(400, message, param, "invalid_value");
+}
+
+json parse_body(const std::string& body, const ServerLimits& limits) {
+  if (body.size() > limits.max_body_bytes)
+    throw HttpError(413, fmt::format("request body of {} bytes exceeds the limit of {} bytes", body.size(),
+                                     limits.max_body_bytes), "", "body_too_large");
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw HttpError(400, "request body is not valid JSON", "", "invalid_json");
+  if (!j.is_object()) throw HttpError(400, "request body must be a JSON object", "", "invalid_json");
+  return j;
+}
+
+// Field accessors: absent or null → nullopt; present with the wrong type → 400 naming the field.
+const json* field(const json& obj, const char* name) {
+  auto it = obj.find(name);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::optional<int64_t> get_int(const json& obj, const char* name) {
+  const json* v = field(obj, name);
+  if (!v) return std::nullopt;
+  if (v->is_number_integer()) return v->get<int64_t>();
+  // 3.0 is accepted as 3 (JavaScript clients send numbers); 3.5 is not.
+  if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>() && std::fabs(v->get<double>()) < 9e15)
+    return int64_t(v->get<double>());
+  bad(name, fmt::format("'{}' must be an integer", name));
+}
+
+std::optional<double> get_number(const json& obj, const char* name) {
+  const json* v = field(obj, name);
+  if (!v) return std::nullopt;
+  if (!v->is_number()) bad(name, fmt::format("'{}' must be a number", name));
+  return v->get<double>();
+}
+
+std::optional<bool> get_bool(const json& obj, const char* name) {
+  const json* v = field(obj, name);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) bad(name, fmt::format("'{}' must be a boolean", name));
+  return v->get<bool>();
+}
+
+void check_model(const json& j, const ServerLimits& limits) {
+  const json* model = field(j, "model");
+  if (!model) return;  // optional here: there is one served model
+  if (!model->is_string()) bad("model", "'model' must be a string");
+  if (model->get<std::string>() != limits.model_name)
+    throw HttpError(404, fmt::format("The model '{}' does not exist; this server serves '{}'",
+                                     model->get<std::string>(), limits.model_name),
+                    "model", "model_not_found");
+}
+
+GenerationRequest parse_generation(const json& j, const ServerLimits& limits) {
+  GenerationRequest g;
+  g.sampling.temperature = 1.0f;
+  for (const char* name : {"max_completion_tokens", "max_tokens"}) {
+    if (auto v = get_int(j, name)) {
+      if (*v < 1) bad(name, fmt::format("'{}' must be >= 1, got {}", name, *v));
+      if (!g.max_tokens) g.max_tokens = *v;
+    }
+  }
+  if (auto t = get_number(j, "temperature")) {
+    if (!(*t >= 0 && *t <= 2)) bad("temperature", fmt::format("'temperature' must be in [0, 2], got {}", *t));
+    g.sampling.temperature = float(*t);
+  }
+  if (auto p = get_number(j, "top_p")) {
+    if (!(*p > 0 && *p <= 1)) bad("top_p", fmt::format("'top_p' must be in (0, 1], got {}", *p));
+    g.sampling.top_p = float(*p);
+  }
+  if (auto k = get_int(j, "top_k")) {  // not OpenAI, but common in local servers
+    if (*k < 0) bad("top_k", "'top_k' must be >= 0");
+    g.sampling.top_k = *k;
+  }
+  if (auto s = get_int(j, "seed")) {
+    g.sampling.seed = uint64_t(*s);
+    g.seeded = true;
+  }
+  if (auto n = get_int(j, "n")) {
+    if (*n < 1 || *n > limits.max_n) bad("n", fmt::format("'n' must be in [1, {}], got {}", limits.max_n, *n));
+    g.n = *n;
+  }
+  if (const json* stop = field(j, "stop")) {
+    if (stop->is_string()) {
+      g.stop.push_back(stop->get<std::string>());
+    } else if (stop->is_array()) {
+      for (const json& s : *stop) {
+        if (!s.is_string()) bad("stop", "'stop' must be a string or an array of strings");
+        g.stop.push_back(s.get<std::string>());
+      }
+    } else {
+      bad("stop", "'stop' must be a string or an array of strings");
+    }
+    if (int64_t(g.stop.size()) > limits.max_stop)
+      bad("stop", fmt::format("'stop' has {} entries; at most {} are allowed", g.stop.size(), limits.max_stop));
+    for (const std::string& s : g.stop)
+      if (s.empty() || s.size() > limits.max_stop_bytes)
+        bad("stop", fmt::format("each stop string must have 1 to {} bytes", limits.max_stop_bytes));
+  }
+  g.stream = get_bool(j, "stream").value_or(false);
+  if (const json* opts = field(j, "stream_options")) {
+    if (!opts->is_object()) bad("stream_options", "'stream_options' must be an object");
+    g.include_usage = get_bool(*opts, "include_usage").value_or(false);
+  }
+  return g;
+}
+
+// Message content: a string, or an array of parts of which the {"type": "text", "text": ...} ones are joined.
+std::string message_content(const json& content, size_t index) {
+  const std::string param = fmt::format("messages[{}].content", index);
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) bad(param, fmt::format("'{}' must be a string or an array of content parts", param));
+  std::string text;
+  for (const json& part : content) {
+    if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") ||
+        !part["text"].is_string())
+      bad(param, fmt::format("'{}' supports only text parts {{\"type\": \"text\", \"text\": ...}}", param));
+    text += part["text"].get<std::string>();
+  }
+  return text;
+}
+
+}  // namespace
+
+ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limits) {
+  json j = parse_body(body, limits);
+  check_model(j, limits);
+  ChatRequest r{.gen = parse_generation(j, limits), .messages = json::array()};
+  const json* messages = field(j, "messages");
+  if (!messages) bad("messages", "'messages' is required");
+  if (!messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty array");
+  if (int64_t(messages->size()) > limits.max_messages)
+    bad("messages", fmt::format("at most {} messages are allowed", limits.max_messages));
+  for (size_t i = 0; i < messages->size(); ++i) {
+    const json& m = (*messages)[i];
+    const std::string at = fmt::format("messages[{}]", i);
+    if (!m.is_object()) bad(at, fmt::format("'{}' must be an object", at));
+    const json* role = field(m, "role");
+    if (!role || !role->is_string()) bad(at + ".role", fmt::format("'{}.role' must be a string", at));
+    std::string role_name = role->get<std::string>();
+    if (role_name == "developer") role_name = "system";  // OpenAI's newer name for system
+    if (role_name != "system" && role_name != "user" && role_name != "assistant" && role_name != "tool")
+      bad(at + ".role", fmt::format("'{}.role' must be system, developer, user, assistant or tool, got '{}'", at,
+                                    role_name));
+    const json* content = field(m, "content");
+    if (!content) bad(at + ".content", fmt::format("'{}.content' is required", at));
+    r.messages.push_back({{"role", role_name}, {"content", message_content(*content, i)}});
+  }
+  return r;
+}
+
+CompletionRequest parse_completion_request(const std::string& body, const ServerLimits& limits) {
+  json j = parse_body(body, limits);
+  check_model(j, limits);
+  CompletionRequest r;
+  r.gen = parse_generation(j, limits);
+  const json* prompt = field(j, "prompt");
+  if (!prompt) bad("prompt", "'prompt' is required");
+  if (prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) prompt = &(*prompt)[0];
+  if (!prompt->is_string()) bad("prompt", "'prompt' must be a string (or an array holding one string)");
+  r.prompt = prompt->get<std::string>();
+  if (r.prompt.empty()) bad("prompt", "'prompt' must not be empty");
+  return r;
+}
+
+}  // namespace whale::server

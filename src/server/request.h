@@ -1,0 +1,50 @@
+// OpenAI request bodies → validated requests, without any socket (a fuzzer can call these directly).
+// Every rejection is an HttpError with status 400 (404 for an unknown model) naming the offending field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/sampler.h"
+#include "server/http_error.h"
+
+namespace whale::server {
+
+struct ServerLimits {
+  std::string model_name = "whale";  // the served model; a request naming another one is rejected
+  size_t max_body_bytes = 1 << 20;
+  int64_t max_n = 16;                // choices per request
+  int64_t max_stop = 4;              // stop strings per request (OpenAI allows 4)
+  size_t max_stop_bytes = 256;       // length of one stop string
+  int64_t max_messages = 1024;
+};
+
+// Settings shared by chat and text completions.
+struct GenerationRequest {
+  std::optional<int64_t> max_tokens;  // absent: up to the context
+  SamplingParams sampling;            // temperature defaults to 1 as in OpenAI's API
+  bool seeded = false;                // seed given: choice i samples with seed + i
+  std::vector<std::string> stop;
+  int64_t n = 1;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+struct ChatRequest {
+  GenerationRequest gen;
+  nlohmann::json messages;  // normalised: [{role, content: string}, ...] for the chat template
+};
+
+struct CompletionRequest {
+  GenerationRequest gen;
+  std::string prompt;
+};
+
+ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limits);
+CompletionRequest parse_completion_request(const std::string& body, const ServerLimits& limits);
+
+}  // namespace whale::server

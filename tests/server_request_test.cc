@@ -1,0 +1,212 @@
+// Request parsing (JSON → validated request, failure paths with status and param) and the streaming text
+// filters (stop strings held back until they cannot match; <think> reasoning split), without a socket.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "server/request.h"
+#include "server/server.h"
+#include "server/text_stream.h"
+
+namespace whale::server {
+namespace {
+
+const ServerLimits kLimits{.model_name = "tiny", .max_body_bytes = 4096, .max_n = 4};
+
+struct Rejection {
+  int status = 0;
+  std::string param, code, message;
+};
+
+Rejection chat_rejection(const std::string& body) {
+  try {
+    parse_chat_request(body, kLimits);
+  } catch (const HttpError& e) {
+    return {e.status(), e.param(), e.code(), e.what()};
+  }
+  return {};
+}
+
+TEST(ServerRequest, ParsesChatWithDefaultsAndOptions) {
+  ChatRequest r = parse_chat_request(R"({"model":"tiny","messages":[{"role":"system","content":"be brief"},
+      {"role":"user","content":[{"type":"text","text":"hi "},{"type":"text","text":"there"}]}]})", kLimits);
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[1]["content"], "hi there");
+  EXPECT_EQ(r.gen.sampling.temperature, 1.0f);
+  EXPECT_FALSE(r.gen.max_tokens);
+  EXPECT_FALSE(r.gen.stream);
+  EXPECT_EQ(r.gen.n, 1);
+
+  r = parse_chat_request(R"({"messages":[{"role":"developer","content":"x"},{"role":"user","content":"y"}],
+      "max_tokens":7,"temperature":0,"top_p":0.5,"seed":3,"stop":"END","n":2,"stream":true,
+      "stream_options":{"include_usage":true}})", kLimits);
+  EXPECT_EQ(r.messages[0]["role"], "system");
+  EXPECT_EQ(*r.gen.max_tokens, 7);
+  EXPECT_EQ(r.gen.sampling.temperature, 0.0f);
+  EXPECT_EQ(r.gen.sampling.top_p, 0.5f);
+  EXPECT_TRUE(r.gen.seeded);
+  EXPECT_EQ(r.gen.sampling.seed, 3u);
+  EXPECT_EQ(r.gen.stop, std::vector<std::string>{"END"});
+  EXPECT_EQ(r.gen.n, 2);
+  EXPECT_TRUE(r.gen.stream && r.gen.include_usage);
+  // max_completion_tokens (newer name) wins over max_tokens; 5.0 counts as an integer.
+  r = parse_chat_request(R"({"messages":[{"role":"user","content":"y"}],"max_tokens":9,"max_completion_tokens":5.0})",
+                         kLimits);
+  EXPECT_EQ(*r.gen.max_tokens, 5);
+}
+
+TEST(ServerRequest, RejectsMalformedBodies) {
+  EXPECT_EQ(chat_rejection("{not json").code, "invalid_json");
+  EXPECT_EQ(chat_rejection("[1,2]").code, "invalid_json");
+  EXPECT_EQ(chat_rejection("").status, 400);
+  Rejection big = chat_rejection(std::string(5000, ' '));
+  EXPECT_EQ(big.status, 413);
+  EXPECT_NE(big.message.find("4096"), std::string::npos);
+}
+
+TEST(ServerRequest, RejectsWrongTypesNamingTheField) {
+  struct Case {
+    const char* body;
+    const char* param;
+  };
+  const Case cases[] = {
+      {R"({})", "messages"},
+      {R"({"messages":"hi"})", "messages"},
+      {R"({"messages":[]})", "messages"},
+      {R"({"messages":[1]})", "messages[0]"},
+      {R"({"messages":[{"content":"x"}]})", "messages[0].role"},
+      {R"({"messages":[{"role":"wizard","content":"x"}]})", "messages[0].role"},
+      {R"({"messages":[{"role":"user"}]})", "messages[0].content"},
+      {R"({"messages":[{"role":"user","content":5}]})", "messages[0].content"},
+      {R"({"messages":[{"role":"user","content":[{"type":"image_url"}]}]})", "messages[0].content"},
+      {R"({"messages":[{"role":"user","content":"x"}],"model":7})", "model"},
+      {R"({"messages":[{"role":"user","content":"x"}],"temperature":"hot"})", "temperature"},
+      {R"({"messages":[{"role":"user","content":"x"}],"temperature":3})", "temperature"},
+      {R"({"messages":[{"role":"user","content":"x"}],"top_p":0})", "top_p"},
+      {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":0})", "max_tokens"},
+      {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2.5})", "max_tokens"},
+      {R"({"messages":[{"role":"user","content":"x"}],"max_completion_tokens":"9"})", "max_completion_tokens"},
+      {R"({"messages":[{"role":"user","content":"x"}],"n":0})", "n"},
+      {R"({"messages":[{"role":"user","content":"x"}],"n":5})", "n"},
+      {R"({"messages":[{"role":"user","content":"x"}],"seed":"s"})", "seed"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stream_options":true})", "stream_options"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})", "include_usage"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stop":""})", "stop"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]})", "stop"},
+  };
+  for (const Case& c : cases) {
+    Rejection r = chat_rejection(c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    EXPECT_EQ(r.param, c.param) << c.body << " → " << r.message;
+    EXPECT_NE(r.message.find(c.param), std::string::npos) << r.message;
+  }
+}
+
+TEST(ServerRequest, UnknownModelIs404) {
+  Rejection r = chat_rejection(R"({"model":"gpt-4","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.code, "model_not_found");
+  EXPECT_NE(r.message.find("gpt-4"), std::string::npos);
+}
+
+TEST(ServerRequest, ParsesTextCompletions) {
+  EXPECT_EQ(parse_completion_request(R"({"prompt":"abc","max_tokens":3})", kLimits).prompt, "abc");
+  EXPECT_EQ(parse_completion_request(R"({"prompt":["abc"]})", kLimits).prompt, "abc");
+  for (const char* body : {R"({})", R"({"prompt":""})", R"({"prompt":[1,2]})", R"({"prompt":{"a":1}})"}) {
+    try {
+      parse_completion_request(body, kLimits);
+      ADD_FAILURE() << body;
+    } catch (const HttpError& e) {
+      EXPECT_EQ(e.param(), "prompt") << body;
+    }
+  }
+}
+
+TEST(ServerRequest, ErrorJsonHasOpenAiShape) {
+  nlohmann::json j = error_json(HttpError(400, "bad", "n", "invalid_value"));
+  EXPECT_EQ(j["error"]["message"], "bad");
+  EXPECT_EQ(j["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(j["error"]["param"], "n");
+  EXPECT_EQ(j["error"]["code"], "invalid_value");
+  j = error_json(HttpError(500, "boom", "", "", "server_error"));
+  EXPECT_TRUE(j["error"]["param"].is_null());
+  EXPECT_TRUE(j["error"]["code"].is_null());
+}
+
+TEST(ServerAuth, ConstantTimeEqual) {
+  EXPECT_TRUE(constant_time_equal("sk-abc", "sk-abc"));
+  EXPECT_FALSE(constant_time_equal("sk-abd", "sk-abc"));
+  EXPECT_FALSE(constant_time_equal("sk-ab", "sk-abc"));
+  EXPECT_FALSE(constant_time_equal("sk-abcsk-abc", "sk-abc"));
+  EXPECT_FALSE(constant_time_equal("", "sk-abc"));
+  EXPECT_FALSE(constant_time_equal("x", ""));
+}
+
+// Feeds `pieces` one at a time and returns what came out, joined with '|' between non-empty outputs.
+std::string stream_stop(const std::vector<std::string>& stops, const std::vector<std::string>& pieces, bool* stopped) {
+  StopFilter f(stops);
+  std::string out;
+  for (const std::string& p : pieces) {
+    std::string o = f.push(p);
+    if (!o.empty()) out += (out.empty() ? "" : "|") + o;
+  }
+  std::string tail = f.finish();
+  if (!tail.empty()) out += (out.empty() ? "" : "|") + tail;
+  *stopped = f.stopped();
+  return out;
+}
+
+TEST(ServerTextStream, StopStringsAreHeldBackUntilTheyCannotMatch) {
+  bool stopped = false;
+  // "EN" could start "END": held, then released when "X" follows.
+  EXPECT_EQ(stream_stop({"END"}, {"ab", "EN", "X", "cd"}, &stopped), "ab|ENX|cd");
+  EXPECT_FALSE(stopped);
+  // A stop string split over pieces cuts the output before it.
+  EXPECT_EQ(stream_stop({"END"}, {"ab", "E", "N", "Dtail", "more"}, &stopped), "ab");
+  EXPECT_TRUE(stopped);
+  // The earliest of several stop strings wins; held text is flushed at the end when nothing matched.
+  EXPECT_EQ(stream_stop({"xyz", "b"}, {"aab xyz"}, &stopped), "aa");
+  EXPECT_EQ(stream_stop({"xyz"}, {"a", "xy"}, &stopped), "a|xy");
+  EXPECT_FALSE(stopped);
+  EXPECT_EQ(partial_suffix("abcEN", "END"), 2u);
+  EXPECT_EQ(partial_suffix("abc", "END"), 0u);
+  EXPECT_EQ(partial_suffix("END", "END"), 0u);  // a complete match is not partial
+}
+
+ReasoningSplitter::Delta split_all(bool in_reasoning, const std::vector<std::string>& pieces) {
+  ReasoningSplitter s(in_reasoning);
+  ReasoningSplitter::Delta all;
+  for (const std::string& p : pieces) {
+    auto d = s.push(p);
+    all.reasoning += d.reasoning;
+    all.content += d.content;
+  }
+  auto d = s.finish();
+  all.reasoning += d.reasoning;
+  all.content += d.content;
+  return all;
+}
+
+TEST(ServerTextStream, ReasoningSplit) {
+  // R1 prompt ends in "<think>\n": the output starts inside the reasoning; the tag may arrive in pieces.
+  auto d = split_all(true, {"I think", " so.</th", "ink>\n\n", "Answer", " 42"});
+  EXPECT_EQ(d.reasoning, "I think so.");
+  EXPECT_EQ(d.content, "Answer 42");
+  // The model opens <think> itself (after whitespace).
+  d = split_all(false, {"\n<th", "ink>why</think>", "because"});
+  EXPECT_EQ(d.reasoning, "why");
+  EXPECT_EQ(d.content, "because");
+  // No reasoning at all: everything is content, a '<' that is not <think> included.
+  d = split_all(false, {"<b>", "bold"});
+  EXPECT_EQ(d.reasoning, "");
+  EXPECT_EQ(d.content, "<b>bold");
+  // Cut off inside the reasoning (length): what came is reasoning, a partial tag included.
+  d = split_all(true, {"still thinking </thi"});
+  EXPECT_EQ(d.reasoning, "still thinking </thi");
+  EXPECT_EQ(d.content, "");
+}
+
+}  // namespace
+}  // namespace whale::server
