@@ -1,0 +1,150 @@
+// The official openai client against `whale serve`, plus raw HTTP for malformed input and the API key.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import OpenAI from "openai";
+import { modelName, parseSse, reasoningChat, startServer } from "./helpers.mjs";
+
+const apiKey = "sk-node-test";
+let server, client;
+
+before(async () => {
+  server = await startServer(["--api-key", apiKey, "--parallel", "4", "--ctx", "256", "--max-body", "65536"]);
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
+});
+after(async () => server && server.stop());
+
+const hello = [{ role: "user", content: reasoningChat }];
+const greedy = { model: modelName, messages: hello, temperature: 0, max_tokens: 24 };
+
+test("lists the served model", async () => {
+  const models = await client.models.list();
+  assert.deepEqual(models.data.map((m) => m.id), [modelName]);
+});
+
+test("non-streaming chat splits reasoning_content from content; max_tokens → length", async () => {
+  const r = await client.chat.completions.create(greedy);
+  const choice = r.choices[0];
+  assert.equal(r.object, "chat.completion");
+  assert.equal(choice.message.role, "assistant");
+  assert.ok(choice.message.reasoning_content.length > 0, "reasoning_content is empty");
+  assert.ok(choice.message.content.length > 0, "content is empty");
+  assert.ok(!choice.message.content.includes("think>") && !choice.message.reasoning_content.includes("think>"));
+  assert.equal(choice.finish_reason, "length");
+  assert.equal(r.usage.completion_tokens, 24);
+  assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + 24);
+});
+
+test("streaming chat gives the same text, reasoning first, then usage", async () => {
+  const full = await client.chat.completions.create(greedy);
+  const stream = await client.chat.completions.create({ ...greedy, stream: true, stream_options: { include_usage: true } });
+  let reasoning = "", content = "", finish = null, usage = null, sawContentBeforeReasoningEnded = false;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    const c = chunk.choices[0];
+    if (!c) continue;
+    if (c.delta.reasoning_content) {
+      if (content) sawContentBeforeReasoningEnded = true;
+      reasoning += c.delta.reasoning_content;
+    }
+    if (c.delta.content) content += c.delta.content;
+    if (c.finish_reason) finish = c.finish_reason;
+  }
+  assert.equal(reasoning, full.choices[0].message.reasoning_content);
+  assert.equal(content, full.choices[0].message.content);
+  assert.ok(!sawContentBeforeReasoningEnded);
+  assert.equal(finish, "length");
+  assert.deepEqual(usage, full.usage);
+});
+
+test("stop sequences end the output before the stop string", async () => {
+  const full = await client.chat.completions.create(greedy);
+  const text = full.choices[0].message.reasoning_content;
+  const stop = text.slice(Math.floor(text.length / 2), Math.floor(text.length / 2) + 3);
+  for (const stream of [false, true]) {
+    let reasoning = "", finish;
+    if (stream) {
+      for await (const chunk of await client.chat.completions.create({ ...greedy, stop: [stop], stream })) {
+        const c = chunk.choices[0];
+        if (c && c.delta.reasoning_content) reasoning += c.delta.reasoning_content;
+        if (c && c.finish_reason) finish = c.finish_reason;
+      }
+    } else {
+      const r = await client.chat.completions.create({ ...greedy, stop: [stop] });
+      reasoning = r.choices[0].message.reasoning_content;
+      finish = r.choices[0].finish_reason;
+    }
+    assert.equal(reasoning, text.slice(0, text.indexOf(stop)), `stream=${stream}`);
+    assert.equal(finish, "stop");
+  }
+});
+
+test("text completions", async () => {
+  const r = await client.completions.create({ model: modelName, prompt: "The sea", max_tokens: 5, temperature: 0 });
+  assert.equal(r.object, "text_completion");
+  assert.equal(typeof r.choices[0].text, "string");
+  assert.equal(r.usage.completion_tokens, 5);
+});
+
+test("errors reach the client as OpenAI errors", async () => {
+  await assert.rejects(client.chat.completions.create({ ...greedy, model: "gpt-4o" }), (e) => {
+    assert.equal(e.status, 404);
+    assert.equal(e.code, "model_not_found");
+    return true;
+  });
+  await assert.rejects(client.chat.completions.create({ ...greedy, temperature: 5 }), (e) => {
+    assert.equal(e.status, 400);
+    assert.equal(e.param, "temperature");
+    return true;
+  });
+  const wrongKey = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "sk-wrong", maxRetries: 0 });
+  await assert.rejects(wrongKey.models.list(), (e) => e.status === 401);
+});
+
+// Raw HTTP: what a client library would not send.
+async function raw(path, { body, key = apiKey, method = "POST" } = {}) {
+  const headers = { "Content-Type": "application/json" };
+  if (key) headers.Authorization = `Bearer ${key}`;
+  const r = await fetch(server.url + path, { method, headers, body });
+  return { status: r.status, body: await r.text() };
+}
+
+function assertOpenAiError(r, status) {
+  assert.equal(r.status, status, r.body);
+  const j = JSON.parse(r.body);
+  for (const key of ["message", "type", "param", "code"]) assert.ok(key in j.error, `error.${key} missing`);
+  return j.error;
+}
+
+test("raw HTTP: API key", async () => {
+  assertOpenAiError(await raw("/v1/models", { method: "GET", key: null }), 401);
+  assertOpenAiError(await raw("/v1/models", { method: "GET", key: apiKey + "x" }), 401);
+  assert.equal((await raw("/v1/models", { method: "GET" })).status, 200);
+  assert.equal((await raw("/health", { method: "GET", key: null })).status, 200);
+});
+
+test("raw HTTP: malformed input never crashes the server", async () => {
+  const chat = (body) => raw("/v1/chat/completions", { body: typeof body === "string" ? body : JSON.stringify(body) });
+  assert.equal(assertOpenAiError(await chat("{\"messages\": [{"), 400).code, "invalid_json");
+  assert.equal(assertOpenAiError(await chat("null"), 400).code, "invalid_json");
+  assert.equal(assertOpenAiError(await chat({ messages: "hi" }), 400).param, "messages");
+  assert.equal(assertOpenAiError(await chat({ messages: [{ role: 1, content: "x" }] }), 400).param, "messages[0].role");
+  assert.equal(assertOpenAiError(await chat({ ...greedy, max_tokens: "ten" }), 400).param, "max_tokens");
+  assert.equal(assertOpenAiError(await chat({ ...greedy, n: 1000 }), 400).param, "n");
+  assert.equal(assertOpenAiError(await chat({ ...greedy, model: "nope" }), 404).code, "model_not_found");
+  const long = { ...greedy, messages: [{ role: "user", content: "word ".repeat(400) }] };
+  const e = assertOpenAiError(await chat(long), 400);
+  assert.equal(e.code, "context_length_exceeded");
+  assert.match(e.message, /256/);
+  assertOpenAiError(await chat("x".repeat(100 * 1024)), 413);
+  // Still serving.
+  const ok = await chat({ ...greedy, max_tokens: 2 });
+  assert.equal(ok.status, 200);
+});
+
+test("raw HTTP: SSE framing", async () => {
+  const r = await raw("/v1/chat/completions", { body: JSON.stringify({ ...greedy, max_tokens: 4, stream: true }) });
+  assert.equal(r.status, 200);
+  const events = parseSse(r.body);
+  assert.equal(events[0].choices[0].delta.role, "assistant");
+  assert.equal(events.at(-1).choices[0].finish_reason, "length");
+});
