@@ -1,5 +1,5 @@
 // The web chat in Debian's chromium (playwright-core): type a message, see the reasoning block and the
-// streamed answer, stop a long answer; the screenshot goes to the test output directory.
+// streamed answer, stop an answer; the screenshot goes to the test output directory.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -39,14 +39,22 @@ test("chat page streams the reasoning and the answer", { skip: !existsSync(chrom
   await page.screenshot({ path: file, fullPage: true });
   assert.ok(existsSync(file));
 
-  // A second turn keeps the history; the stop button ends a long answer.
+  // A second turn keeps the history; the stop button ends an answer that is still waiting: both slots are
+  // taken by long requests first, so the stop cannot lose a race with a fast finish.
+  const busy = [0, 1].map(() => fetch(server.url + "/v1/chat/completions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content: "x" }], max_tokens: 240, temperature: 0 }),
+  }));
+  while (!/whale_active_slots 2/.test(await (await fetch(server.url + "/metrics")).text()))
+    await new Promise((resolve) => setTimeout(resolve, 5));
   await page.fill("#max-tokens", "200");
   await page.fill("#input", "And then?");
   await page.click("#send");
-  await page.waitForFunction(() => document.querySelectorAll(".msg.assistant").length === 2);
   await page.click("#stop");
   await page.locator(".msg.assistant").last().locator(".stats").waitFor({ timeout: 10000 });
   assert.match(await page.locator(".msg.assistant").last().locator(".stats").textContent(), /^stopped/);
   assert.equal(await page.locator(".msg.user").count(), 2);
+  for (const r of await Promise.all(busy)) assert.equal(r.status, 200);
   await page.close();
 });
