@@ -125,26 +125,36 @@ double ModelConfig::attention_scale() const {
   return scale;
 }
 
-int64_t ModelConfig::n_params() const {
-  int64_t p = vocab_size * d_model * (tie_word_embeddings ? 1 : 2) + d_model;
-  for (int64_t l = 0; l < n_layer; ++l) {
-    p += 2 * d_model;  // norms
-    if (is_mla()) {
-      int64_t q_out = n_head * qk_head_dim();
-      p += q_lora_rank ? d_model * q_lora_rank + q_lora_rank + q_lora_rank * q_out : d_model * q_out;
-      p += d_model * (kv_lora_rank + qk_rope_head_dim) + kv_lora_rank;
-      p += kv_lora_rank * n_head * (qk_nope_head_dim + v_head_dim) + n_head * v_head_dim * d_model;
+namespace {
+
+// Parameter count in T: double for the limit check (cannot overflow), int64_t once the config is valid.
+template <typename T>
+T count_params(const ModelConfig& c) {
+  const T vocab = T(c.vocab_size), d_model = T(c.d_model), n_head = T(c.n_head);
+  T p = vocab * d_model * T(c.tie_word_embeddings ? 1 : 2) + d_model;
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    p += T(2) * d_model;  // norms
+    if (c.is_mla()) {
+      const T q_out = n_head * T(c.qk_head_dim()), q_lora = T(c.q_lora_rank), kv_lora = T(c.kv_lora_rank);
+      p += c.q_lora_rank ? d_model * q_lora + q_lora + q_lora * q_out : d_model * q_out;
+      p += d_model * (kv_lora + T(c.qk_rope_head_dim)) + kv_lora;
+      p += kv_lora * n_head * T(c.qk_nope_head_dim + c.v_head_dim) + n_head * T(c.v_head_dim) * d_model;
     } else {
-      p += d_model * (n_head + 2 * n_kv_head) * d_head + n_head * d_head * d_model;
+      p += d_model * (n_head + T(2) * T(c.n_kv_head)) * T(c.d_head) + n_head * T(c.d_head) * d_model;
     }
-    if (is_moe_layer(l)) {
-      p += n_routed_experts * d_model + (n_routed_experts + n_shared_experts) * 3 * d_model * d_expert;
+    if (c.is_moe_layer(l)) {
+      p += T(c.n_routed_experts) * d_model +
+           T(c.n_routed_experts + c.n_shared_experts) * T(3) * d_model * T(c.d_expert);
     } else {
-      p += 3 * d_model * d_ff;
+      p += T(3) * d_model * T(c.d_ff);
     }
   }
   return p;
 }
+
+}  // namespace
+
+int64_t ModelConfig::n_params() const { return count_params<int64_t>(*this); }
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
   if (!j.is_object()) fail("{}: expected a JSON object", source);
@@ -267,8 +277,10 @@ void ModelConfig::validate(const std::string& source) const {
     if (n_head % n_kv_head) fail("{}: num_attention_heads must be a multiple of num_key_value_heads", source);
     if (d_head % 2) fail("{}: head_dim must be even", source);
   }
-  // Guard against configs that would exhaust memory (parameters beyond 4T).
+  // Guard against configs that would exhaust memory (parameters beyond 4T; the int64 count cannot overflow).
   if (double(vocab_size) * double(d_model) > 4e12) fail("{}: vocab_size × hidden_size is absurd", source);
+  if (const double n = count_params<double>(*this); n > 4e12)
+    fail("{}: the dimensions give {:.3g} parameters, beyond the 4e12 limit", source, n);
 }
 
 ModelConfig ModelConfig::load(const std::filesystem::path& dir_or_file) {
