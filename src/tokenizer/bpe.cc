@@ -27,6 +27,12 @@ std::pair<std::string, std::string> parse_merge(const json& entry, size_t index,
 
 }  // namespace
 
+void BpeModel::check_id_limit(int64_t id, size_t n_listed, std::string_view what, std::string_view source) {
+  if (id > kMaxId || id > int64_t(n_listed) + kMaxIdGap)
+    fail("{}: {} = {} is beyond the id limit (ids must be below {} and at most {} above the {} tokens listed)",
+         source, what, id, kMaxId + 1, kMaxIdGap, n_listed);
+}
+
 BpeModel::BpeModel(BpeModel&& other) noexcept { *this = std::move(other); }
 
 BpeModel& BpeModel::operator=(BpeModel&& other) noexcept {
@@ -54,6 +60,7 @@ BpeModel BpeModel::from_json(const json& model, std::string_view source) {
   for (const auto& [text, id_json] : model["vocab"].items()) {
     if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 || id_json.get<int64_t>() > INT32_MAX)
       fail("{}: model.vocab[\"{}\"] is not a valid id", source, text);
+    check_id_limit(id_json.get<int64_t>(), model["vocab"].size(), fmt::format("model.vocab[\"{}\"]", text), source);
     const int32_t id = id_json.get<int32_t>();
     if (size_t(id) >= m.text_of_id_.size()) m.text_of_id_.resize(size_t(id) + 1);
     m.text_of_id_[id] = text;

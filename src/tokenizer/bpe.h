@@ -15,6 +15,13 @@ namespace whale {
 
 class BpeModel {
  public:
+  // Token ids read from a file must be below 2^24 (the model config's vocab_size limit) and at most
+  // kMaxIdGap above the number of tokens listed: tables are indexed by id, so a hostile sparse id would
+  // otherwise allocate for every id below it.
+  static constexpr int64_t kMaxId = (int64_t(1) << 24) - 1;
+  static constexpr int64_t kMaxIdGap = int64_t(1) << 16;
+  static void check_id_limit(int64_t id, size_t n_listed, std::string_view what, std::string_view source);
+
   // From tokenizer.json's "model" object (type BPE; vocab; merges as "a b" strings or ["a", "b"] pairs).
   // Tokens are byte-level text; tokens that are not (e.g. special tokens listed in the vocab) are kept for
   // id lookups but never produced by merges. Errors name the field and `source`.

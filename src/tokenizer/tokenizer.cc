@@ -12,9 +12,16 @@ namespace {
 
 using nlohmann::json;
 
+// The largest hub tokenizer.json files are tens of MB; a bigger one is refused before it is read.
+constexpr uintmax_t kMaxJsonBytes = uintmax_t(1) << 30;
+
 json read_json(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open {}", path.string());
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxJsonBytes)
+    fail("{}: {} bytes is more than the {} byte limit of a tokenizer file", path.string(), size, kMaxJsonBytes);
   std::stringstream buffer;
   buffer << in.rdbuf();
   try {
@@ -22,17 +29,6 @@ json read_json(const std::filesystem::path& path) {
   } catch (const json::exception& e) {
     fail("{}: invalid JSON: {}", path.string(), e.what());
   }
-}
-
-// Only normalizers that leave text unchanged are supported (null, possibly nested empty Sequences).
-void check_normalizer(const json& spec, std::string_view source) {
-  if (spec.is_null()) return;
-  const std::string type = spec.is_object() ? spec.value("type", std::string()) : std::string();
-  if (type == "Sequence" && spec.contains("normalizers") && spec["normalizers"].is_array()) {
-    for (const json& child : spec["normalizers"]) check_normalizer(child, source);
-    return;
-  }
-  fail("{}: unsupported normalizer {}", source, spec.dump());
 }
 
 void check_decoder(const json& spec, std::string_view source) {
@@ -81,7 +77,7 @@ Tokenizer Tokenizer::from_json(const json& tokenizer, const json& config, std::s
   if (!tokenizer.contains("model")) fail("{}: missing field 'model'", source);
   Tokenizer t;
   t.model_ = BpeModel::from_json(tokenizer["model"], source);
-  check_normalizer(tokenizer.value("normalizer", json()), source);
+  t.normalizer_ = Normalizer::from_json(tokenizer.value("normalizer", json()), source);
   t.pre_tokenizer_ = PreTokenizer::from_json(tokenizer.value("pre_tokenizer", json()), source);
   if (!t.pre_tokenizer_.has_byte_level())
     fail("{}: pre_tokenizer has no ByteLevel step (only byte-level BPE is supported)", source);
@@ -94,6 +90,8 @@ Tokenizer Tokenizer::from_json(const json& tokenizer, const json& config, std::s
   std::vector<AddedToken> added_tokens;
   for (size_t i = 0; i < added.size(); ++i) {
     added_tokens.push_back(parse_added_token(added[i], i, source));
+    BpeModel::check_id_limit(added_tokens.back().id, size_t(t.model_.id_end()) + added.size(),
+                             fmt::format("added_tokens[{}].id", i), source);
     n = std::max(n, size_t(added_tokens.back().id) + 1);
   }
   t.token_text_.resize(n);
@@ -135,13 +133,19 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
   added_.split(text, segments);
   std::vector<std::string_view> pieces;
   std::deque<std::string> arena;
+  std::string normalized;
   for (const TextSegment& segment : segments) {
     if (segment.id >= 0) {
       ids.push_back(segment.id);
       continue;
     }
+    std::string_view segment_text = segment.text;
+    if (!normalizer_.is_identity()) {
+      normalizer_.normalize(segment_text, normalized);
+      segment_text = normalized;
+    }
     pieces.clear();
-    pre_tokenizer_.split(segment.text, pieces, arena);
+    pre_tokenizer_.split(segment_text, pieces, arena);
     for (std::string_view piece : pieces) model_.encode_word(piece, ids);
   }
   return ids;

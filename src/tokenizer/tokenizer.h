@@ -14,6 +14,7 @@
 
 #include "tokenizer/added_vocabulary.h"
 #include "tokenizer/bpe.h"
+#include "tokenizer/normalizer.h"
 #include "tokenizer/pretokenizer.h"
 
 namespace whale {
@@ -52,6 +53,7 @@ class Tokenizer {
   void check_id(int32_t id) const;
 
   BpeModel model_;
+  Normalizer normalizer_;
   PreTokenizer pre_tokenizer_;
   AddedVocabulary added_;
   std::unordered_map<std::string, int32_t> added_id_of_content_;
