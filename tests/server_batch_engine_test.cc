@@ -146,6 +146,9 @@ TEST_F(BatchEngineThreadTest, RejectsBadRequestsAndOptions) {
   EXPECT_NE(message({.prompt = {}}).find("prompt is empty"), std::string::npos);
   EXPECT_NE(message({.prompt = std::vector<int32_t>(8, 1)}).find("context per sequence is 8"), std::string::npos);
   EXPECT_NE(message({.prompt = {1}, .max_new_tokens = 0}).find("max new tokens"), std::string::npos);
+  EXPECT_NE(message({.prompt = {1, int32_t(model_->config().vocab_size)}}).find("outside the model's vocabulary"),
+            std::string::npos);
+  EXPECT_NE(message({.prompt = {-1}}).find("token id -1"), std::string::npos);
   EXPECT_NE(message({.prompt = {1}, .sampling = {.top_p = 0}}).find("top_p"), std::string::npos);
   // A bad request in a batch rejects the whole batch before anything runs.
   EXPECT_THROW(engine.generate_batch({{.prompt = {1}}, {.prompt = {}}}), Error);

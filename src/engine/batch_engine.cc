@@ -62,6 +62,9 @@ void BatchEngine::check_request(EngineRequest& request) const {
   if (n_prompt + 1 > options_.ctx)
     fail("engine: the prompt has {} tokens; the context per sequence is {} (prompt + at least 1 new token)",
          n_prompt, options_.ctx);
+  const int64_t vocab = model_.config().vocab_size;
+  for (int32_t id : request.prompt)
+    if (id < 0 || id >= vocab) fail("engine: prompt token id {} is outside the model's vocabulary of {} ids", id, vocab);
   if (request.max_new_tokens < 1) fail("engine: max new tokens must be >= 1, got {}", request.max_new_tokens);
   request.sampling.validate();
   request.max_new_tokens = std::min(request.max_new_tokens, options_.ctx - n_prompt);
