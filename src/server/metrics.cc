@@ -58,7 +58,9 @@ std::string Metrics::render(const EngineStats& engine) {
   head("whale_queue_depth", "gauge", "Requests waiting for a slot.");
   out += fmt::format("whale_queue_depth {}\n", engine.queued);
   head("whale_active_slots", "gauge", "Slots decoding or prefilling.");
-  out += fmt::format("whale_active_slots {}\nwhale_slots {}\n", engine.active, engine.n_slots);
+  out += fmt::format("whale_active_slots {}\n", engine.active);
+  head("whale_slots", "gauge", "Slots configured (--parallel).");
+  out += fmt::format("whale_slots {}\n", engine.n_slots);
   head("whale_kv_cache_tokens", "gauge", "Cached positions in use over all slots.");
   out += fmt::format("whale_kv_cache_tokens {}\n", engine.kv_tokens);
   head("whale_kv_cache_usage_ratio", "gauge", "Cached positions in use / allocated.");
