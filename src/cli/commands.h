@@ -12,6 +12,8 @@ void add_init_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_tokenizer_command(CLI::App& app);
+void add_data_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
@@ -22,6 +24,8 @@ inline void register_commands(CLI::App& app) {
   add_bench_command(app);
   add_tokenize_command(app);
   add_tokenizer_command(app);
+  add_data_command(app);
+  add_plot_command(app);
   add_serve_command(app);
 }
 
