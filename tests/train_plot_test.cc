@@ -99,6 +99,14 @@ TEST(SvgPlot, WellFormedAndPointsScaled) {
   for (double t : g.y_ticks) EXPECT_NE(svg.find(fmt::format(">{}</text>", t)), std::string::npos) << t;
 }
 
+TEST(SvgPlot, LargeAndSmallTickLabels) {
+  std::vector<Series> series(1);
+  series[0] = {.name = "lr", .x = {0, 1.3e6}, .y = {0, 3e-5}};
+  const std::string svg = render_svg(series, {});
+  for (const char* label : {">200k</text>", ">1.2M</text>", ">3e-05</text>"})
+    EXPECT_NE(svg.find(label), std::string::npos) << label;
+}
+
 TEST(SvgPlot, EmptySeriesSaysNoData) {
   std::vector<Series> series(1);
   series[0].name = "lr";

@@ -27,11 +27,15 @@ std::string escape_xml(const std::string& s) {
   return out;
 }
 
-// Short tick labels: "0.5", "1200", "2.5e+06".
+// Short tick labels: "0.5", "1200", "200k", "1.2M", "3e-05".
 std::string tick_label(double v, double step) {
   if (v == 0) return "0";
   const double mag = std::max(std::fabs(v), step);
-  if (mag >= 1e6 || mag < 1e-3) return fmt::format("{:.3g}", v);
+  if (mag >= 1e4) {
+    const double div = mag >= 1e9 ? 1e9 : mag >= 1e6 ? 1e6 : 1e3;
+    return fmt::format("{:.4g}{}", v / div, div == 1e9 ? "G" : div == 1e6 ? "M" : "k");
+  }
+  if (mag < 1e-3) return fmt::format("{:.3g}", v);
   const int decimals = std::max(0, -int(std::floor(std::log10(step) + 1e-9)));
   return fmt::format("{:.{}f}", v, decimals);
 }
