@@ -117,6 +117,7 @@ TEST(RunDirectory, LeftoversAreIgnoredAndCleaned) {
 TEST(RunDirectory, KilledAtRandomMomentsNeverBreaksLatest) {
   const fs::path out = scratch_dir("kill");
   std::mt19937 rng(1);
+  int interrupted = 0;
   for (int trial = 0; trial < 12; ++trial) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
@@ -138,12 +139,18 @@ TEST(RunDirectory, KilledAtRandomMomentsNeverBreaksLatest) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "the saving child failed on its own (exit " << WEXITSTATUS(status) << ")";
+    for (const auto& e : fs::directory_iterator(out))
+      if (e.path().filename().string().rfind(".tmp-", 0) == 0) {
+        ++interrupted;  // the kill landed inside a save
+        break;
+      }
     const auto latest = find_latest_checkpoint(out);
     if (!latest) continue;  // killed before the first checkpoint
     const int64_t step = std::stoll(latest->filename().string().substr(5));
     EXPECT_TRUE(consistent(*latest, step, 8)) << "trial " << trial << ": " << *latest << " is broken";
   }
   EXPECT_TRUE(find_latest_checkpoint(out).has_value());
+  EXPECT_GT(interrupted, 0);  // the test did exercise kills in the middle of a save
   fs::remove_all(out);
 }
 
