@@ -196,7 +196,8 @@ TEST(MetricsLog, LinesFlushedAndResumeDropsLaterSteps) {
     for (int step = 1; step <= 5; ++step) log.write({{"step", step}, {"loss", 1.0 / step}});
     log.write({{"step", 6}, {"loss", std::nan("")}});
     // Flushed: readable while the log is open.
-    EXPECT_EQ(std::count(std::istreambuf_iterator<char>(*std::make_unique<std::ifstream>(out / "m.jsonl")), {}, '\n'), 6);
+    const std::string text = read_text(out / "m.jsonl");
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 6);
   }
   EXPECT_NE(read_text(out / "m.jsonl").find("{\"loss\":null,\"step\":6}"), std::string::npos);
   {
@@ -212,7 +213,8 @@ TEST(MetricsLog, LinesFlushedAndResumeDropsLaterSteps) {
 }
 
 TEST(Progress, FormatsStepLossLrSpeedAndEta) {
-  ProgressInfo p{.step = 120, .total_steps = 1000, .loss = 3.45214, .lr = 2.95e-4, .tokens_per_s = 1234.4, .eval_loss = {}};
+  ProgressInfo p{.step = 120, .total_steps = 1000, .loss = 3.45214, .lr = 2.95e-4, .tokens_per_s = 1234.4,
+                 .eval_loss = {}};
   EXPECT_EQ(format_progress(p, 312), "step 120/1000 (12.0%) | loss 3.4521 | lr 2.95e-04 | 1234 tok/s | ETA 5m12s");
   p.eval_loss = 3.6;
   EXPECT_NE(format_progress(p, NAN).find("| eval 3.6000 |"), std::string::npos);

@@ -231,7 +231,8 @@ TEST(DataBuild, Failures) {
   const Tokenizer& tok = deepseek();
   const fs::path dir = scratch_dir("fail");
   write_file(dir / "a.txt", "text");
-  write_file(dir / "chat.jsonl", R"({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]})");
+  write_file(dir / "chat.jsonl",
+             R"({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]})");
   write_file(dir / "bad.jsonl", "{\"text\": \"ok\"}\n{\"text\": 5}\n");
   write_file(dir / "notjson.jsonl", "{\"text\": \"ok\"}\nnot json\n");
   write_file(dir / "odd.jsonl", "{\"title\": \"x\"}\n");

@@ -85,7 +85,8 @@ void write_text_atomic(const fs::path& file, const std::string& text) {
 
 // Renames a directory aside, then deletes it: a kill mid-deletion leaves only a trash name behind.
 void remove_dir(const fs::path& dir) {
-  const fs::path trash = dir.parent_path() / (kTrashPrefix + dir.filename().string() + "-" + std::to_string(::getpid()));
+  const std::string name = kTrashPrefix + dir.filename().string() + "-" + std::to_string(::getpid());
+  const fs::path trash = dir.parent_path() / name;
   fs::rename(dir, trash);
   fs::remove_all(trash);
 }

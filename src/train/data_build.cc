@@ -79,7 +79,11 @@ class Progress {
  public:
   static constexpr uint64_t kMinBytes = uint64_t(4) << 20;
   Progress(bool enabled, uint64_t total_bytes)
-      : enabled_(enabled && total_bytes >= kMinBytes), tty_(::isatty(2)), total_(total_bytes), start_(Clock::now()), last_(start_) {}
+      : enabled_(enabled && total_bytes >= kMinBytes),
+        tty_(::isatty(2)),
+        total_(total_bytes),
+        start_(Clock::now()),
+        last_(start_) {}
   void update(uint64_t bytes, uint64_t tokens, bool force = false) {
     if (!enabled_) return;
     const auto now = Clock::now();

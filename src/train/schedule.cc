@@ -47,7 +47,8 @@ double LrSchedule::lr_at(int64_t step) const {
   if (step < decay_start_) return c.lr;
   if (step >= c.total_steps) return c.min_lr;
   const double p = double(step - decay_start_ + 1) / double(c.total_steps - decay_start_);  // (0, 1]
-  if (c.kind == ScheduleKind::kCosine) return c.min_lr + (c.lr - c.min_lr) * 0.5 * (1.0 + std::cos(std::numbers::pi * p));
+  if (c.kind == ScheduleKind::kCosine)
+    return c.min_lr + (c.lr - c.min_lr) * 0.5 * (1.0 + std::cos(std::numbers::pi * p));
   if (c.decay_shape == DecayShape::kLinear) return c.lr - (c.lr - c.min_lr) * p;
   return c.min_lr + (c.lr - c.min_lr) * (1.0 - std::sqrt(p));
 }

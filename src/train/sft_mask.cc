@@ -32,8 +32,8 @@ SftExample render_sft_example(const Tokenizer& tokenizer, const ChatTemplate& ch
     const std::string through = chat.render(first_messages(messages, k + 1), false);
     // The reply starts where the two renderings part (a generation prompt may add text the finished turn
     // lacks, e.g. an opening "<think>").
-    const size_t reply_begin = size_t(std::mismatch(before.begin(), before.end(), through.begin(), through.end()).second -
-                                      through.begin());
+    const auto parted = std::mismatch(before.begin(), before.end(), through.begin(), through.end()).second;
+    const size_t reply_begin = size_t(parted - through.begin());
     if (full.compare(0, through.size(), through) != 0) {
       ++ex.n_skipped_turns;
       continue;
