@@ -12,9 +12,10 @@ void add_init_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_tokenizer_command(CLI::App& app);
+void add_rl_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
-void add_serve_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
   add_forward_command(app);
@@ -24,9 +25,10 @@ inline void register_commands(CLI::App& app) {
   add_bench_command(app);
   add_tokenize_command(app);
   add_tokenizer_command(app);
+  add_rl_command(app);
+  add_serve_command(app);
   add_data_command(app);
   add_plot_command(app);
-  add_serve_command(app);
 }
 
 }  // namespace whale::cli

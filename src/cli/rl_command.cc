@@ -1,0 +1,77 @@
+// whale rl <subcommand>: reinforcement learning stages.
+//   whale rl cold-start --task NAME --n N --seed S --out FILE.jsonl [--format chat|text]
+//       [--min-difficulty D --max-difficulty D --split train|heldout --system --prefill-think]
+// The training loop is meant to join as `whale rl --config FILE.toml` (an option on `rl` itself, with the
+// subcommand then optional) beside `whale rl cold-start`.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "rl/cold_start.h"
+
+namespace whale::cli {
+namespace {
+
+void add_cold_start_command(CLI::App& rl) {
+  struct Options {
+    rl::ColdStartOptions gen;
+    std::string format = "chat", split = "train", out;
+  };
+  auto opt = std::make_shared<Options>();
+  CLI::App* cmd = rl.add_subcommand("cold-start", "Write cold-start SFT data: problems with worked <think> solutions");
+  cmd->add_option("--task", opt->gen.task, "arithmetic | countdown | linear_equation | word_problem | all")->required();
+  cmd->add_option("--n", opt->gen.n, "number of examples")->required()->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+  cmd->add_option("--seed", opt->gen.seed, "random seed (same seed, same file)");
+  cmd->add_option("--out", opt->out, "output JSONL file ('-' for stdout)")->required();
+  cmd->add_option("--format", opt->format, "chat: {\"messages\": [...]}; text: R1-Zero prompt + completion")
+      ->check(CLI::IsMember({"chat", "text"}));
+  cmd->add_option("--min-difficulty", opt->gen.min_difficulty, "lowest difficulty level")->check(CLI::Range(1, 100));
+  cmd->add_option("--max-difficulty", opt->gen.max_difficulty, "highest difficulty level (0: the task's maximum)")
+      ->check(CLI::Range(0, 100));
+  cmd->add_option("--split", opt->split, "train or heldout")->check(CLI::IsMember({"train", "heldout"}));
+  cmd->add_flag("--system", opt->gen.system_message, "chat: put the instruction in a system message");
+  cmd->add_flag("--prefill-think", opt->gen.prompt.prefill_think, "text: end the prompt with <think>");
+  cmd->callback([opt] {
+    opt->gen.format = rl::parse_cold_start_format(opt->format);
+    opt->gen.split = rl::parse_split(opt->split);
+    if (opt->out == "-") {
+      rl::write_cold_start(opt->gen, std::cout);
+      std::cout.flush();
+      return;
+    }
+    // Write beside the target, then rename: a failed run never leaves a half-written file behind.
+    const std::filesystem::path path = opt->out, tmp = opt->out + ".tmp";
+    {
+      std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+      if (!file) fail("cannot open '{}' for writing", tmp.string());
+      try {
+        rl::write_cold_start(opt->gen, file);
+      } catch (...) {
+        file.close();
+        std::filesystem::remove(tmp);
+        throw;
+      }
+      file.close();
+      if (!file) fail("cannot write '{}'", tmp.string());
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) fail("cannot rename '{}' to '{}': {}", tmp.string(), path.string(), ec.message());
+    std::fprintf(stderr, "wrote %lld %s examples of task '%s' to %s\n", (long long)opt->gen.n, opt->format.c_str(),
+                 opt->gen.task.c_str(), path.string().c_str());
+  });
+}
+
+}  // namespace
+
+void add_rl_command(CLI::App& app) {
+  CLI::App* rl = app.add_subcommand("rl", "Reinforcement learning: cold-start data (and, later, GRPO training)");
+  rl->require_subcommand(1);
+  add_cold_start_command(*rl);
+}
+
+}  // namespace whale::cli
