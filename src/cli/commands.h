@@ -7,6 +7,7 @@ namespace whale::cli {
 
 void add_forward_command(CLI::App& app);
 void add_grad_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_init_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
@@ -20,6 +21,7 @@ void add_plot_command(CLI::App& app);
 inline void register_commands(CLI::App& app) {
   add_forward_command(app);
   add_grad_command(app);
+  add_train_command(app);
   add_generate_command(app);
   add_init_command(app);
   add_bench_command(app);

@@ -69,6 +69,13 @@ nlohmann::json read_json(const std::filesystem::path& file) {
   }
 }
 
+// Master weights are f32 and saved unquantised: the config drops its fp8 quantization_config, and records
+// whether an MTP module is part of the checkpoint (num_nextn_predict_layers).
+void normalise_config(nlohmann::json& j, bool with_mtp) {
+  j.erase("quantization_config");
+  if (with_mtp) j["num_nextn_predict_layers"] = 1;
+}
+
 }  // namespace
 
 ParamSet ParamSet::from_checkpoint(const std::filesystem::path& dir, bool with_mtp, uint64_t seed) {
@@ -90,6 +97,7 @@ ParamSet ParamSet::from_checkpoint(const std::filesystem::path& dir, bool with_m
     }
     out.add(std::move(p));
   });
+  normalise_config(out.config_json_, with_mtp);
   if (with_mtp) {
     out.has_mtp_ = true;
     for (const TensorSpec& s : mtp_specs(out.config_)) {
@@ -105,6 +113,7 @@ ParamSet ParamSet::initialize(const nlohmann::json& config_json, bool with_mtp, 
   ParamSet out;
   out.config_json_ = config_json;
   out.config_ = ModelConfig::from_json(config_json, "config");
+  normalise_config(out.config_json_, with_mtp);
   std::vector<TensorSpec> specs;
   ModelWeights layout;
   layout.visit(out.config_, [&](const ModelWeights::Slot& s) { specs.push_back({s.name, s.shape, s.trained}); });
@@ -132,6 +141,11 @@ Param& ParamSet::at(const std::string& name) {
 const Param& ParamSet::at(const std::string& name) const { return const_cast<ParamSet*>(this)->at(name); }
 
 const Param* ParamSet::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &params_[it->second];
+}
+
+Param* ParamSet::find(const std::string& name) {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &params_[it->second];
 }

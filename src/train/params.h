@@ -42,7 +42,8 @@ class ParamSet {
   const std::vector<Param>& params() const { return params_; }
   Param& at(const std::string& name);  // throws naming the tensor when absent
   const Param& at(const std::string& name) const;
-  const Param* find(const std::string& name) const;
+  const Param* find(const std::string& name) const;  // null when absent
+  Param* find(const std::string& name);
 
   void zero_grad();
   int64_t n_trained() const;  // number of trained scalars
