@@ -1,6 +1,8 @@
 // Hostile inputs must not exhaust memory: sizes claimed by a file or request are checked against limits
 // before anything is allocated, and the error names the field (issue 7, "Limits").
 #include <gtest/gtest.h>
+
+#include "error_of.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -22,15 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected whale::Error";
-  return "";
-}
+using testing::error_of;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

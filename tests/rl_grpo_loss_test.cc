@@ -3,6 +3,8 @@
 #include "rl/grpo_loss.h"
 
 #include <gtest/gtest.h>
+
+#include "error_of.h"
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -20,15 +22,7 @@ namespace {
 
 const std::string kFixtures = WHALE_FIXTURES_DIR;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected whale::Error";
-  return "";
-}
+using testing::error_of;
 
 class GrpoFixture : public ::testing::Test {
  protected:

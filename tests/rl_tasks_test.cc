@@ -2,6 +2,8 @@
 // answers, strict number parsing and the Countdown expression verifier against adversarial answers.
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <cstdio>
 #include <functional>
 #include <limits>
@@ -17,15 +19,7 @@
 namespace whale::rl {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected whale::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(RlTasks, SameSeedSameProblemsOnEveryFamily) {
   for (const std::string& name : task_names()) {

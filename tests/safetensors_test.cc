@@ -1,6 +1,8 @@
 #include "io/safetensors.h"
 
 #include <gtest/gtest.h>
+
+#include "error_of.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,16 +25,7 @@ namespace fs = std::filesystem;
 const fs::path kTinyDir = fs::path(WHALE_FIXTURES_DIR) / "models/deepseek-v3-tiny";
 const fs::path kFp8Dir = fs::path(WHALE_FIXTURES_DIR) / "models/deepseek-v3-fp8-tiny";
 
-// Runs `f`, which must throw whale::Error, and returns its message (empty + test failure otherwise).
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected whale::Error";
-  return "";
-}
+using testing::error_of;
 
 // Tensor of `dtype` and `shape` whose bytes are a deterministic pattern seeded by `seed`.
 Tensor pattern_tensor(DType dtype, Shape shape, uint8_t seed) {
