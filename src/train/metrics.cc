@@ -86,16 +86,20 @@ std::string format_progress(const ProgressInfo& p, double eta_seconds) {
 ProgressLine::ProgressLine(int64_t first_step)
     : first_step_(first_step), start_(std::chrono::steady_clock::now()), tty_(::isatty(2)) {}
 
-void ProgressLine::update(const ProgressInfo& p) {
+double ProgressLine::eta(int64_t step, int64_t total_steps) const {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const int64_t done = p.step - first_step_;
-  const double eta = done > 0 ? elapsed / double(done) * double(p.total_steps - p.step) : NAN;
-  const std::string line = format_progress(p, eta);
+  const int64_t done = step - first_step_;
+  return done > 0 ? elapsed / double(done) * double(total_steps - step) : NAN;
+}
+
+void ProgressLine::print(const std::string& line) {
   if (tty_) std::fprintf(stderr, "\r%s\033[K", line.c_str());
   else std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
   open_line_ = tty_;
 }
+
+void ProgressLine::update(const ProgressInfo& p) { print(format_progress(p, eta(p.step, p.total_steps))); }
 
 void ProgressLine::finish() {
   if (open_line_) std::fputc('\n', stderr);

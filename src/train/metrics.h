@@ -46,6 +46,9 @@ class ProgressLine {
   // first_step: the step the run (re)started from, so the ETA uses only this process's speed.
   ProgressLine(int64_t first_step);
   void update(const ProgressInfo& p);  // rewrites one line on a terminal, prints a line otherwise
+  void print(const std::string& line);  // the same, for a line formatted by the caller
+  // Seconds left to reach total_steps at this process's average speed so far (NaN before the first step).
+  double eta(int64_t step, int64_t total_steps) const;
   void finish();                       // ends the line on a terminal
 
  private:

@@ -21,6 +21,17 @@ DecayShape parse_decay_shape(const std::string& text, const std::string& what) {
   fail("{}: unknown decay shape '{}' (expected \"linear\" or \"1-sqrt\")", what, text);
 }
 
+const char* schedule_kind_name(ScheduleKind kind) {
+  switch (kind) {
+    case ScheduleKind::kCosine: return "cosine";
+    case ScheduleKind::kWarmupStableDecay: return "wsd";
+    case ScheduleKind::kConstant: return "constant";
+  }
+  return "?";
+}
+
+const char* decay_shape_name(DecayShape shape) { return shape == DecayShape::kLinear ? "linear" : "1-sqrt"; }
+
 LrSchedule::LrSchedule(ScheduleConfig c) : config_(c) {
   if (!(c.lr > 0.0) || !std::isfinite(c.lr)) fail("lr schedule: lr must be > 0, got {}", c.lr);
   if (!(c.min_lr >= 0.0 && c.min_lr <= c.lr)) fail("lr schedule: min_lr must be in [0, lr], got {}", c.min_lr);

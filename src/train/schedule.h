@@ -12,6 +12,8 @@ enum class DecayShape { kLinear, kOneMinusSqrt };
 
 ScheduleKind parse_schedule_kind(const std::string& text, const std::string& what);  // "cosine"|"wsd"|"constant"
 DecayShape parse_decay_shape(const std::string& text, const std::string& what);      // "linear"|"1-sqrt"
+const char* schedule_kind_name(ScheduleKind kind);  // inverse of parse_schedule_kind
+const char* decay_shape_name(DecayShape shape);
 
 struct ScheduleConfig {
   ScheduleKind kind = ScheduleKind::kCosine;

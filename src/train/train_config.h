@@ -23,12 +23,32 @@
 #include <string>
 #include <string_view>
 
+#include "config/toml_section.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
 namespace whale {
 
 enum class DataKind { kPretrain, kSft };
+
+// [optim]: AdamW, clipping and the learning-rate schedule (shared by `whale train` and `whale rl`).
+struct OptimConfig {
+  double lr = 3e-4;
+  double min_lr = 3e-5;
+  int64_t warmup_steps = 0;
+  ScheduleKind schedule = ScheduleKind::kCosine;
+  double decay_fraction = 0.2;
+  DecayShape decay_shape = DecayShape::kLinear;
+  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.1;
+  double grad_clip = 1.0;
+
+  ScheduleConfig schedule_config(int64_t total_steps) const;
+  AdamWConfig adamw() const;
+};
+
+// Reads [optim]; `defaults` supplies the values of absent keys (min_lr defaults to lr / 10).
+OptimConfig parse_optim(const TomlSection& section, int64_t total_steps, const OptimConfig& defaults = {});
+TomlKeys optim_keys();
 
 struct TrainConfig {
   struct Model {
@@ -57,16 +77,7 @@ struct TrainConfig {
     int64_t log_interval = 1;
     std::filesystem::path out;
   } train;
-  struct Optim {
-    double lr = 3e-4;
-    double min_lr = 3e-5;
-    int64_t warmup_steps = 0;
-    ScheduleKind schedule = ScheduleKind::kCosine;
-    double decay_fraction = 0.2;
-    DecayShape decay_shape = DecayShape::kLinear;
-    double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.1;
-    double grad_clip = 1.0;
-  } optim;
+  OptimConfig optim;
   struct Moe {
     double bias_update_rate = 0.001;
     double seq_aux_alpha = 0.0001;
@@ -82,7 +93,5 @@ TrainConfig load_train_config(const std::filesystem::path& file);
 // From TOML text; `source` names the file in errors and is the base of relative paths.
 TrainConfig parse_train_config(std::string_view toml_text, const std::filesystem::path& source);
 
-// The closest candidate within a small edit distance, or "" (for "did you mean" hints).
-std::string closest_match(std::string_view word, std::span<const std::string_view> candidates);
 
 }  // namespace whale
