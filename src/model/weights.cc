@@ -117,6 +117,19 @@ LoadedWeights LoadedWeights::load(const ModelConfig& config, const TensorStore& 
   return out;
 }
 
+LoadedWeights LoadedWeights::bind_f32(const ModelConfig& config, const F32Lookup& lookup) {
+  LoadedWeights out;
+  out.weights.visit(config, [&](const ModelWeights::Slot& slot) {
+    const float* data = lookup(slot.name, slot.shape);
+    out.stored_bytes += size_t(shape_numel(slot.shape)) * sizeof(float);
+    if (auto* v = std::get_if<VectorView*>(&slot.target)) **v = VectorView{data, slot.shape[0]};
+    else **std::get_if<MatrixView*>(&slot.target) = MatrixView{DType::F32, slot.shape[0], slot.shape[1], data, nullptr};
+  });
+  if (config.tie_word_embeddings) out.weights.lm_head = out.weights.embed;
+  if (config.is_mla()) out.derive_absorbed(config);
+  return out;
+}
+
 // Copies every weight matrix into one huge-page arena (64-byte aligned each) and repoints the views.
 void LoadedWeights::make_resident(const ModelConfig& config, ThreadPool& pool) {
   std::vector<MatrixView*> matrices;

@@ -93,6 +93,11 @@ class LoadedWeights {
  public:
   static LoadedWeights load(const ModelConfig& config, const TensorStore& store, ThreadPool& pool,
                             const LoadOptions& options = {});
+  // Views of f32 tensors held elsewhere (a trainer's master weights), without copying: valid while that
+  // storage lives and keeps its size, and they see its updates (call again after an update to refresh the
+  // derived absorbed-MLA matrices). lookup(name, shape) returns the tensor's data.
+  using F32Lookup = std::function<const float*(const std::string& name, const Shape& shape)>;
+  static LoadedWeights bind_f32(const ModelConfig& config, const F32Lookup& lookup);
   ModelWeights weights;
   size_t stored_bytes = 0;  // bytes of the bound tensors as stored
 

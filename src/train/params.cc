@@ -126,6 +126,14 @@ ParamSet ParamSet::initialize(const nlohmann::json& config_json, bool with_mtp, 
   return out;
 }
 
+LoadedWeights ParamSet::inference_weights() const {
+  return LoadedWeights::bind_f32(config_, [&](const std::string& name, const Shape& shape) {
+    const Param& p = at(name);
+    if (p.shape != shape) fail("parameter '{}' has shape {}, the model expects {}", name, shape_str(p.shape), shape_str(shape));
+    return p.value.data();
+  });
+}
+
 void ParamSet::add(Param p) {
   if (!index_.emplace(p.name, params_.size()).second) fail("parameter '{}' listed twice", p.name);
   if (p.trained) p.grad.assign(p.value.size(), 0.0f);

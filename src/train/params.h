@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/config.h"
+#include "model/weights.h"
 #include "tensor/tensor.h"
 
 namespace whale {
@@ -44,6 +45,10 @@ class ParamSet {
   const Param& at(const std::string& name) const;
   const Param* find(const std::string& name) const;  // null when absent
   Param* find(const std::string& name);
+
+  // The inference model's weights as views of these f32 values (no copy; see LoadedWeights::bind_f32):
+  // `Model(config(), inference_weights(), pool)` serves the current parameters, e.g. for RL rollouts.
+  LoadedWeights inference_weights() const;
 
   void zero_grad();
   int64_t n_trained() const;  // number of trained scalars
