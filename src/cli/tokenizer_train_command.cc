@@ -25,7 +25,7 @@ void add_tokenizer_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("tokenizer", "Tokenizer tools");
   cmd->require_subcommand(1);
   CLI::App* train = cmd->add_subcommand("train", "Train a byte-level BPE tokenizer (DeepSeek-V3 pre-tokenizer)");
-  train->add_option("--input", opt->inputs, "UTF-8 text files")->required()->check(CLI::ExistingFile);
+  train->add_option("--input", opt->inputs, "UTF-8 text files (.jsonl: each line's \"text\" or chat \"messages\")")->required()->check(CLI::ExistingFile);
   train->add_option("--vocab-size", opt->trainer.vocab_size, "vocabulary size incl. special and byte tokens")
       ->required()
       ->check(CLI::Range(256, 1 << 24));

@@ -48,10 +48,7 @@ void write_cold_start(const ColdStartOptions& options, std::ostream& out) {
   std::mt19937_64 rng(options.seed);
   for (int64_t i = 0; i < options.n; ++i) {
     const Task& task = *tasks[size_t(i) % tasks.size()];
-    const int hi = options.max_difficulty == 0 ? task.max_difficulty()
-                                               : std::min(options.max_difficulty, task.max_difficulty());
-    const int lo = std::min(options.min_difficulty, hi);
-    const Problem problem = task.generate(options.split, int(uniform_int(rng, lo, hi)), rng);
+    const Problem problem = task.draw(options.split, options.min_difficulty, options.max_difficulty, rng);
     out << cold_start_record(task, problem, options).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict)
         << '\n';
   }

@@ -1,5 +1,7 @@
 #include "tokenizer/bpe_trainer.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -248,6 +250,33 @@ TrainedBpe train_bpe(const std::vector<std::string_view>& texts, const BpeTraine
   return result;
 }
 
+namespace {
+
+// The texts of a JSON-lines file: each record's "text", or the contents of its chat "messages".
+std::vector<std::string> jsonl_texts(const std::string& contents, const std::string& source) {
+  std::vector<std::string> out;
+  std::istringstream lines(contents);
+  std::string line;
+  for (int64_t number = 1; std::getline(lines, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("text") && j["text"].is_string()) {
+      out.push_back(j["text"].get<std::string>());
+    } else if (j.is_object() && j.contains("messages") && j["messages"].is_array()) {
+      std::string text;
+      for (const nlohmann::json& m : j["messages"])
+        if (m.is_object() && m.contains("content") && m["content"].is_string())
+          text += m["content"].get<std::string>() + "\n";
+      out.push_back(std::move(text));
+    } else {
+      fail("{}:{}: expected a JSON object with a \"text\" string or a \"messages\" array", source, number);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 TrainedBpe train_bpe_files(const std::vector<std::filesystem::path>& files, const BpeTrainerOptions& options,
                            ThreadPool& pool) {
   std::vector<std::string> contents;
@@ -256,8 +285,12 @@ TrainedBpe train_bpe_files(const std::vector<std::filesystem::path>& files, cons
     if (!in) fail("cannot open training file {}", path.string());
     std::stringstream buffer;
     buffer << in.rdbuf();
-    contents.push_back(buffer.str());
-    utf8::require_valid(contents.back(), path.string());
+    utf8::require_valid(buffer.str(), path.string());
+    if (path.extension() == ".jsonl") {
+      for (std::string& text : jsonl_texts(buffer.str(), path.string())) contents.push_back(std::move(text));
+    } else {
+      contents.push_back(buffer.str());
+    }
   }
   std::vector<std::string_view> texts(contents.begin(), contents.end());
   return train_bpe(texts, options, pool);

@@ -32,7 +32,8 @@ struct TrainedBpe {
 // Trains on UTF-8 text; special tokens found in it are not split into merges.
 TrainedBpe train_bpe(const std::vector<std::string_view>& texts, const BpeTrainerOptions& options,
                      ThreadPool& pool);
-// Trains on files (each must be valid UTF-8; errors name the file).
+// Trains on files (each must be valid UTF-8; errors name the file). A .jsonl file contributes the "text" (or
+// the chat "messages" contents) of each line.
 TrainedBpe train_bpe_files(const std::vector<std::filesystem::path>& files, const BpeTrainerOptions& options,
                            ThreadPool& pool);
 

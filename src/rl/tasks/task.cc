@@ -38,6 +38,12 @@ Problem Task::generate(Split split, int difficulty, std::mt19937_64& rng) const 
   fail("task '{}': no {} problem found at difficulty {}", name(), split_name(split), difficulty);
 }
 
+Problem Task::draw(Split split, int min_difficulty, int max_difficulty, std::mt19937_64& rng) const {
+  const int hi = max_difficulty == 0 ? this->max_difficulty() : std::min(max_difficulty, this->max_difficulty());
+  const int lo = std::min(min_difficulty, hi);
+  return generate(split, int(uniform_int(rng, lo, hi)), rng);
+}
+
 std::vector<std::string> task_names() { return {"arithmetic", "countdown", "linear_equation", "word_problem"}; }
 
 std::unique_ptr<Task> make_task(std::string_view name) {

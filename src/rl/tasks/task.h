@@ -47,6 +47,9 @@ class Task {
   virtual int max_difficulty() const = 0;
   // A problem of the given split and difficulty (clamped to [1, max_difficulty()]).
   Problem generate(Split split, int difficulty, std::mt19937_64& rng) const;
+  // A problem whose difficulty is drawn uniformly from [min, max] (max 0: this family's maximum; both
+  // clamped to the family's range).
+  Problem draw(Split split, int min_difficulty, int max_difficulty, std::mt19937_64& rng) const;
   // Checks the text inside <answer>…</answer> (already extracted) against the problem.
   virtual Verification verify(const Problem& problem, std::string_view answer) const = 0;
   // The step-by-step reasoning for the <think> block of cold-start data, ending with the answer text.
