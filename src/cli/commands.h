@@ -17,6 +17,7 @@ void add_rl_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
   add_forward_command(app);
@@ -31,6 +32,7 @@ inline void register_commands(CLI::App& app) {
   add_serve_command(app);
   add_data_command(app);
   add_plot_command(app);
+  add_eval_command(app);
 }
 
 }  // namespace whale::cli

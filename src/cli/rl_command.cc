@@ -1,8 +1,7 @@
-// whale rl <subcommand>: reinforcement learning stages.
+// whale rl: reinforcement learning with verifiable rewards.
+//   whale rl --config FILE.toml [--resume] [--quiet]           GRPO training (rl/grpo_trainer.h)
 //   whale rl cold-start --task NAME --n N --seed S --out FILE.jsonl [--format chat|text]
 //       [--min-difficulty D --max-difficulty D --split train|heldout --system --prefill-think]
-// The training loop is meant to join as `whale rl --config FILE.toml` (an option on `rl` itself, with the
-// subcommand then optional) beside `whale rl cold-start`.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "rl/cold_start.h"
+#include "rl/grpo_trainer.h"
 
 namespace whale::cli {
 namespace {
@@ -69,9 +69,33 @@ void add_cold_start_command(CLI::App& rl) {
 }  // namespace
 
 void add_rl_command(CLI::App& app) {
-  CLI::App* rl = app.add_subcommand("rl", "Reinforcement learning: cold-start data (and, later, GRPO training)");
-  rl->require_subcommand(1);
+  struct Options {
+    std::string config;
+    bool resume = false, quiet = false;
+  };
+  auto opt = std::make_shared<Options>();
+  CLI::App* rl = app.add_subcommand("rl", "Reinforcement learning: GRPO training (--config) and cold-start data");
+  rl->add_option("--config", opt->config, "GRPO config (.toml)");
+  rl->add_flag("--resume", opt->resume, "continue from the latest checkpoint in [train] out");
+  rl->add_flag("--quiet", opt->quiet, "no progress lines");
+  rl->require_subcommand(0, 1);
   add_cold_start_command(*rl);
+  rl->callback([rl, opt] {
+    if (!rl->get_subcommands().empty()) {
+      if (!opt->config.empty()) fail("whale rl: --config trains; it cannot be combined with a subcommand");
+      return;
+    }
+    if (opt->config.empty()) fail("whale rl: give --config FILE.toml to train, or a subcommand (cold-start)");
+    const rl::GrpoConfig config = rl::load_grpo_config(opt->config);
+    const rl::GrpoSummary s = rl::run_grpo(config, {.resume = opt->resume, .progress = !opt->quiet});
+    nlohmann::json out = {{"steps", s.steps_done},         {"first_step", s.first_step},
+                          {"first_reward", s.first_reward}, {"last_reward", s.last_reward},
+                          {"seconds", s.seconds},           {"checkpoint", s.checkpoint.string()},
+                          {"interrupted", s.interrupted}};
+    if (s.eval_before) out["eval_before"] = rl::eval_metrics_json(*s.eval_before);
+    if (s.eval_after) out["eval_after"] = rl::eval_metrics_json(*s.eval_after);
+    std::printf("%s\n", out.dump().c_str());
+  });
 }
 
 }  // namespace whale::cli
