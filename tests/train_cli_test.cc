@@ -1,14 +1,16 @@
-// `whale data build|info` and `whale plot` through the built binary: the happy path once, and the
+// `whale data build|info`, `whale plot` and `whale grad` through the built binary: the happy path once, and the
 // failure paths (clear message, exit code 1, never a crash).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "io/safetensors.h"
 #include "run_command.h"
 #include "train/token_file.h"
 
@@ -90,6 +92,57 @@ TEST_F(TrainCli, PlotFailures) {
   expect_failure("plot " + path("m.jsonl") + " -o " + path("x.svg") + " --x tokens", "'tokens'");
   write("bad.jsonl", "[1,2]\n");
   expect_failure("plot " + path("bad.jsonl") + " -o " + path("x.svg"), "bad.jsonl:1");
+}
+
+}  // namespace
+}  // namespace whale
+
+namespace whale {
+namespace {
+
+// `whale grad` as a user runs it: the fixture's input_ids in, loss and every grad.<name> out, compared with
+// the PyTorch reference (1e-4 of each tensor's largest magnitude); then its failure paths.
+TEST_F(TrainCli, GradMatchesTheReferenceThroughTheBinary) {
+  for (const std::string model : {"deepseek-v3-tiny", "qwen2-r1-distill-tiny"}) {
+    const std::string dir = std::string(WHALE_FIXTURES_DIR) + "/models/" + model;
+    const auto r = run_command(kWhale + " grad --threads 2 --model " + dir + " --input " + dir +
+                               "/reference.safetensors --out " + path(model + ".safetensors"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto got = SafetensorsFile::open(path(model + ".safetensors"));
+    const auto want = SafetensorsFile::open(dir + "/reference.safetensors");
+    EXPECT_NEAR(got->get("loss").f32_values()[0], want->get("loss").f32_values()[0], 1e-5) << model;
+    int compared = 0;
+    for (const auto& [name, info] : want->tensors()) {
+      if (name.rfind("grad.", 0) != 0) continue;
+      ASSERT_TRUE(got->has(name)) << model << " " << name;
+      const std::vector<float> a = got->get(name).f32_values(), b = want->get(name).f32_values();
+      ASSERT_EQ(a.size(), b.size()) << name;
+      float scale = 1e-12f, err = 0;
+      for (size_t i = 0; i < a.size(); ++i) scale = std::max(scale, std::fabs(b[i])), err = std::max(err, std::fabs(a[i] - b[i]));
+      EXPECT_LE(err, 1e-4f * scale) << model << " " << name;
+      ++compared;
+    }
+    EXPECT_GT(compared, 10) << model;
+  }
+}
+
+TEST_F(TrainCli, GradFailurePaths) {
+  const std::string model = std::string(WHALE_FIXTURES_DIR) + "/models/deepseek-v3-tiny";
+  auto ids = [&](const std::string& name, Shape shape, std::vector<int64_t> values) {
+    write_safetensors(path(name), {{"input_ids", Tensor::from_i64(shape, values)}});
+    return path(name);
+  };
+  expect_failure("grad --model " + model + " --input " + ids("t1.safetensors", {1, 1}, {5}) + " --out " + path("o"),
+                 "at least 2 tokens");
+  expect_failure("grad --model " + model + " --input " + ids("big.safetensors", {1, 3}, {5, 99999, 6}) + " --out " +
+                     path("o"),
+                 "99999");
+  expect_failure("grad --model " + model + " --input " + path("missing.safetensors") + " --out " + path("o"),
+                 "missing.safetensors");
+  expect_failure("grad --model " + path("no-model") + " --input " + ids("ok.safetensors", {1, 3}, {5, 6, 7}) +
+                     " --out " + path("o"),
+                 "no-model");
+  EXPECT_FALSE(fs::exists(path("o")));
 }
 
 }  // namespace
