@@ -5,8 +5,10 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "core/allocator.h"
 
 int main(int argc, char** argv) {
+  whale::keep_large_allocations_in_heap();
   CLI::App app{"whale: DeepSeek-architecture models: serve, train, reason"};
   app.require_subcommand(1);
   whale::cli::register_commands(app);
