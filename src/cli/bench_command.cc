@@ -1,6 +1,12 @@
 // whale bench decode|prefill --model DIR: JSON lines with throughput (tokens/s, GB/s, GFLOP/s).
+// whale bench train --model DIR|config.json [--batch B --seq T]: training tokens/s and GFLOP/s (forward,
+// backward, AdamW) beside the f32 GEMM peak of the same BLAS.
+#include <cblas.h>
+
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 
@@ -11,6 +17,7 @@
 #include "core/error.h"
 #include "model/model.h"
 #include "ops/bandwidth.h"
+#include "train/train_bench.h"
 
 namespace whale::cli {
 namespace {
@@ -18,6 +25,7 @@ namespace {
 struct BenchOptions {
   std::string mode, model;
   int64_t prompt = 16, tokens = 32, repeats = 3;
+  int64_t batch = 8, seq = 256;  // train
   size_t threads = 0;
   bool bandwidth = true;
   bool mmap = false;
@@ -34,7 +42,33 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab) {
   return ids;
 }
 
+// Training benchmark: a checkpoint directory, or a config.json initialised with random weights.
+void run_train_bench(const BenchOptions& o) {
+  ThreadPool pool(o.threads);
+  openblas_set_num_threads(int(pool.size()));
+  ParamSet params = [&] {
+    if (std::filesystem::is_directory(o.model)) return ParamSet::from_checkpoint(o.model);
+    std::ifstream in(o.model);
+    if (!in) fail("bench: cannot open --model {}", o.model);
+    const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) fail("{}: invalid JSON", o.model);
+    return ParamSet::initialize(j, /*with_mtp=*/false, /*seed=*/1);
+  }();
+  const TrainBenchResult r = bench_training(params, pool, o.batch, o.seq, /*warmup=*/1, o.repeats);
+  const double peak = sgemm_peak_gflops(1024, 5);
+  int64_t n_params = 0;
+  for (const Param& p : params.params()) n_params += p.numel();
+  const nlohmann::json line = {{"bench", "train"},       {"model", o.model},
+                               {"threads", pool.size()}, {"params", n_params},
+                               {"batch", o.batch},       {"seq", o.seq},
+                               {"tokens_per_step", r.tokens_per_step}, {"seconds_per_step", r.seconds_per_step},
+                               {"tokens_per_s", r.tokens_per_s},       {"gflop_per_s", r.gflop_per_s},
+                               {"sgemm_peak_gflop_per_s", peak},       {"fraction_of_peak", r.gflop_per_s / peak}};
+  std::printf("%s\n", line.dump().c_str());
+}
+
 void run_bench(const BenchOptions& o) {
+  if (o.mode == "train") return run_train_bench(o);
   ThreadPool pool(o.threads);
   std::unique_ptr<Model> model = Model::load(o.model, pool, {.mmap = o.mmap});
   const ModelConfig& c = model->config();
@@ -93,13 +127,18 @@ void run_bench(const BenchOptions& o) {
 
 void add_bench_command(CLI::App& app) {
   auto opt = std::make_shared<BenchOptions>();
-  CLI::App* cmd = app.add_subcommand("bench", "Benchmark decode or prefill throughput; prints JSON lines");
-  cmd->add_option("mode", opt->mode, "decode or prefill")->required()->check(CLI::IsMember({"decode", "prefill"}));
-  cmd->add_option("--model", opt->model, "checkpoint directory")->required();
+  CLI::App* cmd = app.add_subcommand("bench", "Benchmark decode, prefill or training throughput; prints JSON lines");
+  cmd->add_option("mode", opt->mode, "decode, prefill or train")
+      ->required()
+      ->check(CLI::IsMember({"decode", "prefill", "train"}));
+  cmd->add_option("--model", opt->model, "checkpoint directory (train: or a config.json, randomly initialised)")
+      ->required();
+  cmd->add_option("--batch", opt->batch, "train: sequences per step")->check(CLI::Range(int64_t(1), int64_t(1) << 16));
+  cmd->add_option("--seq", opt->seq, "train: tokens per sequence")->check(CLI::Range(int64_t(2), int64_t(1) << 20));
   cmd->add_option("--prompt", opt->prompt, "prompt tokens (decode: context before timing; prefill: tokens timed)")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   cmd->add_option("--tokens", opt->tokens, "decode steps timed")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-  cmd->add_option("--repeats", opt->repeats, "best of this many runs")->check(CLI::Range(int64_t(1), int64_t(1000)));
+  cmd->add_option("--repeats", opt->repeats, "best of this many runs (train: timed steps)")->check(CLI::Range(int64_t(1), int64_t(1000)));
   cmd->add_flag("!--no-bandwidth", opt->bandwidth, "skip the streaming-read bandwidth measurement");
   add_threads_option(cmd, opt->threads);
   add_mmap_option(cmd, opt->mmap);
