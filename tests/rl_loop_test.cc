@@ -187,6 +187,8 @@ TEST_F(RlLoopTest, CliFailurePaths) {
       {"eval --model " + (dir_ / "nothing").string() + " --task arithmetic --n 2", "nothing"},
       {"eval --model " + sft_.string() + " --task arithmetic --n 0", "--n"},
       {"eval --model " + sft_.string() + " --task arithmetic --min-difficulty 3 --max-difficulty 2", "below"},
+      {"generate --model " + sft_.string() + " -n 4", "give the prompt as --ids or --text"},
+      {"generate --model " + sft_.string() + " --ids 1 --text hi -n 4", "excludes"},
   };
   for (const Case& c : cases) {
     const auto r = run_command(kWhale + " " + c.args);
@@ -194,6 +196,12 @@ TEST_F(RlLoopTest, CliFailurePaths) {
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << c.args;
   }
+  // A text prompt is encoded with the checkpoint's tokenizer and the continuation printed as text.
+  const auto g = run_command(kWhale + " generate --model " + sft_.string() + " --threads 2 -n 40 --text '" +
+                             r1_zero_prompt({.prompt = "What is 2 + 3?"}, {.prefill_think = true}) + "'");
+  EXPECT_EQ(g.exit_code, 0) << g.output;
+  EXPECT_NE(g.output.find("40 new tokens"), std::string::npos) << g.output;
+  EXPECT_GT(g.output.find("prompt "), 10u) << g.output;  // text came before the statistics line
   // --resume without a checkpoint.
   EXPECT_NE(error_of([&] { run_grpo(config(1, "empty"), {.resume = true, .progress = false}); })
                 .find("no checkpoint in"),
