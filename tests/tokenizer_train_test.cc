@@ -212,5 +212,37 @@ TEST(BpeTrainer, RejectsBadInput) {
   std::filesystem::remove_all(dir);
 }
 
+// JSONL inputs contribute each line's text (or chat contents); split_digits keeps every digit its own token
+// in training and in the written tokenizer.json.
+TEST(BpeTrainer, JsonlInputAndSplitDigits) {
+  ThreadPool pool(1);
+  const auto dir = temp_dir("jsonl");
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream out(dir / "data.jsonl");
+    for (int i = 0; i < 200; ++i)
+      out << "{\"text\": \"What is 123 + 456? It is 579.\"}\n"
+          << "{\"messages\": [{\"role\": \"user\", \"content\": \"Say 42\"}, {\"role\": \"assistant\", \"content\": \"42\"}]}\n";
+  }
+  for (const bool split : {false, true}) {
+    const TrainedBpe bpe = train_bpe_files({dir / "data.jsonl"}, {.vocab_size = 300, .split_digits = split}, pool);
+    write_tokenizer_files(bpe, dir / "tok");
+    const Tokenizer t = Tokenizer::load(dir / "tok");
+    const std::vector<int32_t> ids = t.encode("123");
+    EXPECT_EQ(ids.size(), split ? 3u : 1u) << split;  // "123" is frequent: one merged token unless split
+    EXPECT_EQ(t.decode(t.encode("What is 123 + 456?")), "What is 123 + 456?");
+    // JSON syntax was not trained on: the quote-colon pair of the raw line never became a token.
+    EXPECT_EQ(t.encode("\":").size(), 2u);
+  }
+  std::ofstream(dir / "bad.jsonl") << "{\"text\": \"ok\"}\n[1, 2]\n";
+  try {
+    train_bpe_files({dir / "bad.jsonl"}, {.vocab_size = 300}, pool);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.jsonl:2: expected a JSON object"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace whale

@@ -31,6 +31,8 @@ void add_tokenizer_command(CLI::App& app) {
       ->check(CLI::Range(256, 1 << 24));
   train->add_option("--out", opt->out, "output directory")->required();
   train->add_option("--special-tokens", opt->trainer.special_tokens, "special tokens (ids 0.., first = BOS, second = EOS)");
+  train->add_flag("--split-digits", opt->trainer.split_digits,
+                  "every digit its own token (as Llama/Qwen2; helps arithmetic) instead of runs of up to 3");
   train->add_option("--min-frequency", opt->trainer.min_frequency, "stop when the best pair is rarer than this");
   add_threads_option(train, opt->threads);
   train->callback([opt] {

@@ -62,23 +62,25 @@ struct RolloutBatch {
   int64_t drawn_groups = 0, all_equal_groups = 0;  // over every draw (dynamic sampling draws more)
 };
 
+// Means over every rollout drawn in a step (with dynamic sampling also the groups left out of the update, so
+// that accuracy and length describe the policy, not the selection).
 struct StepStats {
   double reward = 0, accuracy = 0, format = 0, length = 0, truncated = 0, reflection = 0;
-};
+  int64_t n = 0;
 
-StepStats rollout_stats(const std::vector<Rollout>& rollouts) {
-  StepStats s;
-  for (const Rollout& r : rollouts) {
-    s.reward += r.reward.total;
-    s.accuracy += r.reward.verification.verdict == Verdict::kCorrect ? 1 : 0;
-    s.format += r.reward.format;
-    s.length += double(r.completion.size());
-    s.truncated += r.truncated ? 1 : 0;
-    s.reflection += has_reflection(r.response) ? 1 : 0;
+  void add(const std::vector<Rollout>& rollouts) {
+    for (const Rollout& r : rollouts) {
+      reward += r.reward.total;
+      accuracy += r.reward.verification.verdict == Verdict::kCorrect ? 1 : 0;
+      format += r.reward.format;
+      length += double(r.completion.size());
+      truncated += r.truncated ? 1 : 0;
+      reflection += has_reflection(r.response) ? 1 : 0;
+      ++n;
+    }
   }
-  const double n = double(std::max<size_t>(1, rollouts.size()));
-  return {s.reward / n, s.accuracy / n, s.format / n, s.length / n, s.truncated / n, s.reflection / n};
-}
+  double mean(double sum) const { return n > 0 ? sum / double(n) : 0.0; }
+};
 
 Advantages advantages_of(const std::vector<Rollout>& rollouts, int64_t group_size, const AdvantageConfig& config) {
   std::vector<float> rewards;
@@ -180,6 +182,7 @@ GrpoSummary run_grpo(const GrpoConfig& c, const GrpoRunOptions& options) {
     const auto step_start = Clock::now();
     // Rollouts on the current policy.
     RolloutBatch batch;
+    StepStats s;
     {
       std::vector<Rollout> kept;
       for (int64_t draw = 0; draw < (c.rollout.dynamic_sampling ? c.rollout.max_draws : 1); ++draw) {
@@ -192,6 +195,7 @@ GrpoSummary run_grpo(const GrpoConfig& c, const GrpoRunOptions& options) {
         RolloutOptions ro = rollout_options;
         ro.sampling.seed = rng();
         std::vector<Rollout> rollouts = generate_rollouts(served.engine(), prompts, *task, drawn, ro, c.task.reward);
+        s.add(rollouts);
         const Advantages adv = advantages_of(rollouts, G, c.grpo.advantages);
         batch.drawn_groups += adv.n_groups;
         batch.all_equal_groups += adv.n_all_equal;
@@ -282,18 +286,18 @@ GrpoSummary run_grpo(const GrpoConfig& c, const GrpoRunOptions& options) {
     }
     ++step;
     const double tokens = std::max<double>(1, double(stats.n_tokens));
-    const StepStats s = rollout_stats(batch.rollouts);
     const double step_s = seconds_since(step_start);
-    if (step == summary.first_step + 1) summary.first_reward = s.reward;
-    summary.last_reward = s.reward;
+    if (step == summary.first_step + 1) summary.first_reward = s.mean(s.reward);
+    summary.last_reward = s.mean(s.reward);
     const double all_equal = double(batch.all_equal_groups) / double(std::max<int64_t>(1, batch.drawn_groups));
     metrics.write({{"step", step},
-                   {"reward", s.reward},
-                   {"accuracy", s.accuracy},
-                   {"format", s.format},
-                   {"response_length", s.length},
-                   {"truncated", s.truncated},
-                   {"reflection_rate", s.reflection},
+                   {"reward", s.mean(s.reward)},
+                   {"accuracy", s.mean(s.accuracy)},
+                   {"format", s.mean(s.format)},
+                   {"response_length", s.mean(s.length)},
+                   {"truncated", s.mean(s.truncated)},
+                   {"reflection_rate", s.mean(s.reflection)},
+                   {"rollouts", s.n},
                    {"all_equal_groups", all_equal},
                    {"loss", loss},
                    {"kl", stats.mean_kl / tokens},
@@ -309,9 +313,9 @@ GrpoSummary run_grpo(const GrpoConfig& c, const GrpoRunOptions& options) {
     if (options.progress)
       progress.print(fmt::format("step {}/{} | reward {:.3f} | acc {:.1f}% | len {:.0f} | kl {:.4f} | clip {:.1f}% | "
                                  "H {:.2f} | eq {:.0f}% | refl {:.0f}% | {:.1f}s/step | ETA {}",
-                                 step, c.train.steps, s.reward, 100 * s.accuracy, s.length, stats.mean_kl / tokens,
-                                 100 * stats.clip_fraction / tokens, entropy / tokens, 100 * all_equal,
-                                 100 * s.reflection, step_s, format_duration(progress.eta(step, c.train.steps))));
+                                 step, c.train.steps, s.mean(s.reward), 100 * s.mean(s.accuracy), s.mean(s.length),
+                                 stats.mean_kl / tokens, 100 * stats.clip_fraction / tokens, entropy / tokens,
+                                 100 * all_equal, 100 * s.mean(s.reflection), step_s, format_duration(progress.eta(step, c.train.steps))));
     const bool interrupted = interrupt_requested();
     if (c.train.eval_interval > 0 && step % c.train.eval_interval == 0 && step != c.train.steps && !interrupted)
       log_eval(step, evaluate_now());

@@ -65,7 +65,8 @@ std::vector<std::string_view> make_chunks(const std::vector<std::string_view>& t
 // Counts pre-token words (views into `texts`, which must outlive the result).
 WordCounts count_words(const std::vector<std::string_view>& texts, const BpeTrainerOptions& options,
                        ThreadPool& pool, Progress& progress) {
-  const PreTokenizer pre_tokenizer = PreTokenizer::from_json(deepseek_v3_pre_tokenizer(), "DeepSeek-V3 pre_tokenizer");
+  const PreTokenizer pre_tokenizer =
+      PreTokenizer::from_json(deepseek_v3_pre_tokenizer(options.split_digits), "DeepSeek-V3 pre_tokenizer");
   AddedVocabulary specials;
   for (size_t i = 0; i < options.special_tokens.size(); ++i)
     specials.add({int32_t(i), options.special_tokens[i], true, false, false, false, false});
@@ -212,6 +213,7 @@ TrainedBpe train_bpe(const std::vector<std::string_view>& texts, const BpeTraine
 
   TrainedBpe result;
   result.special_tokens = options.special_tokens;
+  result.split_digits = options.split_digits;
   // The 256 byte tokens, ordered by their byte-level character (as HF's trainer orders its alphabet).
   std::vector<int> bytes(256);
   for (int b = 0; b < 256; ++b) bytes[b] = b;

@@ -19,6 +19,7 @@ struct BpeTrainerOptions {
   std::vector<std::string> special_tokens = {"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>",
                                              "<｜Assistant｜>", "<think>", "</think>", "<｜pad｜>"};
   int64_t min_frequency = 2;  // pairs seen fewer times are never merged
+  bool split_digits = false;  // every digit its own pre-token (as Llama/Qwen2), not runs of up to 3 (DeepSeek-V3)
   bool progress = false;      // progress display on stderr
 };
 
@@ -27,6 +28,7 @@ struct TrainedBpe {
   std::vector<std::string> special_tokens;
   std::vector<std::string> tokens;  // raw bytes: the 256 single bytes (byte-level character order), then merges
   std::vector<std::pair<int32_t, int32_t>> merges;  // by rank: ids of the two merged tokens
+  bool split_digits = false;  // the pre-tokenizer it was trained with (see BpeTrainerOptions)
 };
 
 // Trains on UTF-8 text; special tokens found in it are not split into merges.

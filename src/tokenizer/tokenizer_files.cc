@@ -33,9 +33,10 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-ordered_json pre_tokenizer_spec() {
-  // The three patterns exactly as DeepSeek-V3's tokenizer.json has them (CR/LF are literal characters).
-  static const std::string kDigits = "\\p{N}{1,3}";
+ordered_json pre_tokenizer_spec(bool split_digits) {
+  // The three patterns exactly as DeepSeek-V3's tokenizer.json has them (CR/LF are literal characters);
+  // split_digits isolates single digits instead of runs of up to three.
+  const std::string kDigits = split_digits ? "\\p{N}" : "\\p{N}{1,3}";
   static const std::string kCjk = "[一-龥぀-ゟ゠-ヿ]+";
   static const std::string kWords =
       "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+|"
@@ -47,7 +48,9 @@ ordered_json pre_tokenizer_spec() {
 
 }  // namespace
 
-nlohmann::json deepseek_v3_pre_tokenizer() { return nlohmann::json::parse(pre_tokenizer_spec().dump()); }
+nlohmann::json deepseek_v3_pre_tokenizer(bool split_digits) {
+  return nlohmann::json::parse(pre_tokenizer_spec(split_digits).dump());
+}
 
 const std::string& deepseek_r1_chat_template() {
   static const std::string kTemplate =
@@ -90,7 +93,7 @@ void write_tokenizer_files(const TrainedBpe& bpe, const std::filesystem::path& d
       {"padding", nullptr},
       {"added_tokens", added_tokens},
       {"normalizer", nullptr},
-      {"pre_tokenizer", pre_tokenizer_spec()},
+      {"pre_tokenizer", pre_tokenizer_spec(bpe.split_digits)},
       {"post_processor", byte_level_step(true, false, true)},
       {"decoder", byte_level_step(true, true, true)},
       {"model",

@@ -12,8 +12,9 @@
 namespace whale {
 
 // The pre_tokenizer of DeepSeek-V3's tokenizer.json: digits in runs of up to 3, CJK/kana runs, then the
-// word/punctuation/whitespace regex, each Split Isolated; then ByteLevel without its own regex.
-nlohmann::json deepseek_v3_pre_tokenizer();
+// word/punctuation/whitespace regex, each Split Isolated; then ByteLevel without its own regex. With
+// split_digits, every digit is a pre-token of its own.
+nlohmann::json deepseek_v3_pre_tokenizer(bool split_digits = false);
 
 // A DeepSeek-R1-style chat template: system prompts joined, tool calls and outputs, earlier assistant
 // turns cut to the text after </think>, and a generation prompt ending in "<think>\n".
