@@ -3,6 +3,8 @@
 # into build-fuzz/.
 #   scripts/fuzz.sh --list             target names, one per line
 #   scripts/fuzz.sh --build            configure (if needed) and build every target
+#   scripts/fuzz.sh --tests            build and run the parser unit tests (whale_parser_tests) under the
+#                                      same sanitizers: the fast sanitizer subset that CI runs
 #   scripts/fuzz.sh TARGET SECONDS     build if needed, then fuzz TARGET for SECONDS starting from its seeds
 # The run works on a scratch copy of the seeds (the committed corpus never grows). Exit status is non-zero
 # on a crash, sanitizer report, leak, timeout (-timeout, a hang) or out-of-memory (-rss_limit_mb, and any
@@ -19,19 +21,23 @@ build_targets() {
     CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWHALE_FUZZ=ON \
       -DBUILD_TESTING=OFF -DCMAKE_CXX_FLAGS="-gline-tables-only" >/dev/null
   fi
-  cmake --build "$build" --target "${@/#/fuzz_}"
+  cmake --build "$build" --target "$@"
 }
 
 case "${1:-}" in
   --list) targets; exit 0 ;;
-  --build) mapfile -t all < <(targets); build_targets "${all[@]}"; exit 0 ;;
+  --build) mapfile -t all < <(targets); build_targets "${all[@]/#/fuzz_}"; exit 0 ;;
+  --tests)
+    build_targets whale_parser_tests
+    source scripts/sanitizer_options.sh
+    exec "$build/whale_parser_tests" ;;
 esac
 if [ $# -ne 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]] || [ ! -f "fuzz/$1.cc" ]; then
-  echo "usage: $0 --list | --build | TARGET SECONDS   (targets: $(targets | tr '\n' ' '))" >&2
+  echo "usage: $0 --list | --build | --tests | TARGET SECONDS   (targets: $(targets | tr '\n' ' '))" >&2
   exit 2
 fi
 target=$1 seconds=$2
-build_targets "$target" >&2
+build_targets "fuzz_$target" >&2
 
 # Tokenizer files are larger than the other inputs.
 max_len=4096
