@@ -1,6 +1,6 @@
 // Continuous batching: a request's output in a shared batch equals the same request run alone by
 // generate() (greedy and seeded sampling), with chunked prefill, more requests than slots, streaming
-// callbacks, cancellation and bad requests.
+// callbacks, cancellation, bad requests and a failing step.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,6 +13,8 @@
 #include "engine/batch_engine.h"
 #include "engine/generate.h"
 #include "io/safetensors.h"
+#include "server/generation_job.h"
+#include "tokenizer/tokenizer.h"
 
 namespace whale {
 namespace {
@@ -131,6 +133,57 @@ TEST_F(BatchEngineThreadTest, CallbackReturningFalseCancels) {
   Completion c = done.get_future().get();
   EXPECT_EQ(c.tokens.size(), 4u);
   EXPECT_EQ(c.finish, FinishReason::kCancelled);
+}
+
+// Submits a request whose streaming callback throws on its 3rd token (a stand-in for any failure inside a
+// step); `done` receives its completion.
+void submit_failing_request(BatchEngine& engine, std::promise<Completion>& done) {
+  engine.submit({.prompt = {4, 2}, .max_new_tokens = 20},
+                {.on_token = [n = 0](int32_t) mutable -> bool {
+                   if (++n == 3) throw std::runtime_error("callback failed");
+                   return true;
+                 },
+                 .on_done = [&done](const Completion& c) { done.set_value(c); }});
+}
+
+TEST_F(BatchEngineThreadTest, FailedStepEndsItsRequestsAndTheEngineKeepsServing) {
+  BatchEngine engine(*model_, {.n_slots = 2, .ctx = 64});
+  std::promise<Completion> failing_done, other_done;
+  submit_failing_request(engine, failing_done);
+  engine.submit({.prompt = {7, 8, 9}, .max_new_tokens = 30},
+                {.on_done = [&](const Completion& c) { other_done.set_value(c); }});
+  engine.start();
+  // Both ran in the failed step: both end as kError with the cause, and their slots are free again.
+  for (std::promise<Completion>* p : {&failing_done, &other_done}) {
+    Completion c = p->get_future().get();
+    EXPECT_EQ(c.finish, FinishReason::kError);
+    EXPECT_NE(c.error.find("generation failed: callback failed"), std::string::npos) << c.error;
+  }
+  std::vector<Completion> after = engine.generate_batch({{.prompt = {3, 4, 5}, .max_new_tokens = 4}});
+  EXPECT_EQ(after[0].tokens, generate(*model_, std::vector<int32_t>{3, 4, 5}, {.max_new_tokens = 4}));
+  EXPECT_EQ(engine.stats().active, 0);
+}
+
+TEST_F(BatchEngineThreadTest, GenerateBatchThrowsWhenItsStepFails) {
+  BatchEngine engine(*model_, {.n_slots = 2, .ctx = 64});  // no engine thread: steps run in generate_batch
+  std::promise<Completion> failing_done;
+  submit_failing_request(engine, failing_done);
+  EXPECT_THROW(engine.generate_batch({{.prompt = {7, 8, 9}, .max_new_tokens = 30}}), Error);
+  EXPECT_EQ(failing_done.get_future().get().finish, FinishReason::kError);
+  EXPECT_EQ(engine.generate_batch({{.prompt = {3, 4, 5}, .max_new_tokens = 4}})[0].finish, FinishReason::kLength);
+}
+
+TEST_F(BatchEngineThreadTest, GenerationJobReportsAFailedStep) {
+  const Tokenizer tokenizer = Tokenizer::load(WHALE_FIXTURES_DIR "/tokenizer/deepseek-v3");
+  BatchEngine engine(*model_, {.n_slots = 3, .ctx = 64});
+  std::promise<Completion> failing_done;
+  submit_failing_request(engine, failing_done);
+  EngineRequest choice{.prompt = {7, 8, 9}, .max_new_tokens = 30};
+  server::GenerationJob job(engine, tokenizer, {choice, choice}, {});
+  engine.start();
+  while (!job.done()) job.poll(std::chrono::milliseconds(100));
+  ASSERT_TRUE(job.error().has_value());
+  EXPECT_NE(job.error()->find("callback failed"), std::string::npos) << *job.error();
 }
 
 TEST_F(BatchEngineThreadTest, RejectsBadRequestsAndOptions) {

@@ -117,10 +117,11 @@ void BatchEngine::admit_locked() {
   }
 }
 
-void BatchEngine::finish_slot(Slot& slot, FinishReason reason) {
+void BatchEngine::finish_slot(Slot& slot, FinishReason reason, std::string error) {
   Completion done{.tokens = std::move(slot.generated),
                   .finish = reason,
-                  .prompt_tokens = int64_t(slot.job.request.prompt.size())};
+                  .prompt_tokens = int64_t(slot.job.request.prompt.size()),
+                  .error = std::move(error)};
   RequestCallbacks callbacks = std::move(slot.job.callbacks);
   {
     std::lock_guard lock(mutex_);
@@ -211,6 +212,17 @@ bool BatchEngine::step() {
   return true;
 }
 
+void BatchEngine::guarded_step() {
+  try {
+    step();
+  } catch (const std::exception& e) {
+    // The caches of the running requests may hold a half-written step: those requests end here.
+    const std::string message = fmt::format("generation failed: {}", e.what());
+    for (Slot& slot : slots_)
+      if (slot.busy) finish_slot(slot, FinishReason::kError, message);
+  }
+}
+
 void BatchEngine::engine_loop() {
   while (true) {
     {
@@ -219,7 +231,7 @@ void BatchEngine::engine_loop() {
       if (stop_) return;
     }
     std::lock_guard step_lock(step_mutex_);
-    step();
+    guarded_step();
   }
 }
 
@@ -249,9 +261,11 @@ std::vector<Completion> BatchEngine::generate_batch(std::vector<EngineRequest> r
   } else {
     while (!all_done()) {
       std::lock_guard step_lock(step_mutex_);
-      step();
+      guarded_step();
     }
   }
+  for (const Completion& c : results)
+    if (c.finish == FinishReason::kError) fail("{}", c.error);
   return results;
 }
 

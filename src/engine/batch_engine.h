@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -38,15 +39,18 @@ struct EngineRequest {
   std::vector<int32_t> stop_ids;  // generation ends after emitting one of these
 };
 
-enum class FinishReason { kStop, kLength, kCancelled };
+// kError: a step failed (e.g. out of memory, or a callback threw); every request running in it ends so.
+enum class FinishReason { kStop, kLength, kCancelled, kError };
 
 struct Completion {
   std::vector<int32_t> tokens;
   FinishReason finish = FinishReason::kLength;
   int64_t prompt_tokens = 0;
+  std::string error;  // kError: what failed
 };
 
 // Called on the engine thread. on_token returning false cancels the request (on_done still follows).
+// A callback that throws fails the step (kError for the requests in it); the engine keeps serving.
 struct RequestCallbacks {
   std::function<bool(int32_t id)> on_token;
   std::function<void(const Completion&)> on_done;
@@ -81,7 +85,8 @@ class BatchEngine {
   EngineStats stats() const;
 
   // Runs all requests to completion with the same batching and returns them in order. Safe to call
-  // whether or not the engine thread runs (without it, the steps run on this thread).
+  // whether or not the engine thread runs (without it, the steps run on this thread). Throws whale::Error
+  // if a step failed for one of them.
   std::vector<Completion> generate_batch(std::vector<EngineRequest> requests);
 
  private:
@@ -104,8 +109,10 @@ class BatchEngine {
   void check_request(EngineRequest& request) const;
   // One scheduler iteration: admit, forward, sample, retire. Returns false when there was nothing to do.
   bool step();
+  // step(), except that a failure ends every running request as kError instead of propagating.
+  void guarded_step();
   void admit_locked();
-  void finish_slot(Slot& slot, FinishReason reason);
+  void finish_slot(Slot& slot, FinishReason reason, std::string error = {});
   void engine_loop();
 
   Model& model_;

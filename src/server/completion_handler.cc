@@ -34,6 +34,9 @@ bool ends_inside_think(const std::string& prompt) {
   return end != std::string::npos && std::string_view(prompt).substr(0, end + 1).ends_with("<think>");
 }
 
+// A failed engine step (FinishReason::kError) is the server's fault: 500, type server_error.
+HttpError engine_failure(const std::string& message) { return HttpError(500, message, "", "", "server_error"); }
+
 json usage_json(const GenerationJob& job) {
   return {{"prompt_tokens", job.prompt_tokens()},
           {"completion_tokens", job.completion_tokens()},
@@ -102,13 +105,15 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
 
   if (!gen.stream) {
     std::vector<ChoiceDelta> acc(size_t(gen.n));
-    while (!job->done())
+    while (!job->done()) {
       for (ChoiceDelta& d : job->poll(std::chrono::milliseconds(500))) {
         ChoiceDelta& a = acc[size_t(d.index)];
         a.reasoning += d.reasoning;
         a.content += d.content;
         if (!d.finish_reason.empty()) a.finish_reason = d.finish_reason;
       }
+      if (job->error()) throw engine_failure(*job->error());  // the job's destructor cancels the rest
+    }
     json out = head;
     out["choices"] = json::array();
     for (int64_t i = 0; i < gen.n; ++i) {
@@ -161,6 +166,12 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
           return true;
         }
         std::vector<ChoiceDelta> deltas = state->job->poll(std::chrono::milliseconds(200));
+        if (state->job->error()) {  // OpenAI streams a failure as an error event and ends the stream
+          state->job->cancel();
+          write(sse(error_json(engine_failure(*state->job->error()))));
+          sink.done();
+          return true;
+        }
         for (const ChoiceDelta& d : deltas) {
           json c = {{"index", d.index}, {"logprobs", nullptr},
                     {"finish_reason", d.finish_reason.empty() ? json(nullptr) : json(d.finish_reason)}};

@@ -11,17 +11,19 @@ GenerationJob::GenerationJob(BatchEngine& engine, const Tokenizer& tokenizer,
   for (size_t i = 0; i < choices.size(); ++i) choices_.emplace_back(tokenizer, options);
   if (!choices.empty()) prompt_tokens_ = int64_t(choices[0].prompt.size());
   for (size_t i = 0; i < choices.size(); ++i) {
-    auto push = [channel = channel_](size_t choice, int32_t id, std::optional<FinishReason> finish) {
+    auto push = [channel = channel_](Event event) {
       {
         std::lock_guard lock(channel->mutex);
-        channel->events.push_back({choice, id, finish});
+        channel->events.push_back(std::move(event));
       }
       channel->ready.notify_all();
     };
     try {
       choices_[i].id = engine.submit(
-          choices[i], {.on_token = [push, i](int32_t id) { return push(i, id, std::nullopt), true; },
-                       .on_done = [push, i](const Completion& c) { push(i, -1, c.finish); }});
+          choices[i], {.on_token = [push, i](int32_t id) { return push({i, id, std::nullopt, {}}), true; },
+                       .on_done = [push, i](const Completion& c) {
+                         push({i, -1, c.finish, c.error});
+                       }});
     } catch (...) {
       for (size_t j = 0; j < i; ++j) engine.cancel(choices_[j].id);
       throw;
@@ -59,6 +61,12 @@ std::vector<ChoiceDelta> GenerationJob::poll(std::chrono::milliseconds timeout) 
 void GenerationJob::handle(const Event& event, std::vector<ChoiceDelta>& out) {
   Choice& c = choices_[event.choice];
   if (c.finished) return;  // ended by a stop string; the engine's remaining events are moot
+  if (event.finish == FinishReason::kError) {
+    if (!error_) error_ = event.error;
+    c.finished = true;
+    ++n_finished_;
+    return;
+  }
   if (!event.finish) {
     if (!ttft_) ttft_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     ++c.tokens;

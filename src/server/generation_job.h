@@ -42,6 +42,8 @@ class GenerationJob {
   // Waits up to `timeout` for engine events; returns the resulting non-empty deltas and finishes.
   std::vector<ChoiceDelta> poll(std::chrono::milliseconds timeout);
   bool done() const { return n_finished_ == choices_.size(); }
+  // Set once an engine step failed for one of the choices (FinishReason::kError): the job is lost.
+  const std::optional<std::string>& error() const { return error_; }
   void cancel();
 
   int64_t prompt_tokens() const { return prompt_tokens_; }
@@ -54,6 +56,7 @@ class GenerationJob {
     size_t choice;
     int32_t id = -1;                // a token, or
     std::optional<FinishReason> finish;  // the end of the choice
+    std::string error;                   // kError: what failed
   };
   // Shared with the engine callbacks, which may outlive the job.
   struct Channel {
@@ -82,6 +85,7 @@ class GenerationJob {
   int64_t prompt_tokens_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::optional<double> ttft_;
+  std::optional<std::string> error_;
 };
 
 }  // namespace whale::server
