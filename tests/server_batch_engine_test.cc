@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <numeric>
 #include <future>
 #include <string>
 #include <thread>
@@ -100,7 +102,7 @@ TEST_F(BatchEngineThreadTest, StreamsOnEngineThreadAndCancels) {
   std::promise<Completion> long_done, queued_done;
   std::atomic<int> streamed{0};
   BatchEngine::RequestId id = engine.submit({.prompt = {3, 4, 5}, .max_new_tokens = 190},
-                                            {.on_token = [&](int32_t) {
+                                            {.on_token = [&](const SampledToken&) {
                                                std::this_thread::sleep_for(std::chrono::milliseconds(1));
                                                ++streamed;
                                                return true;
@@ -127,7 +129,7 @@ TEST_F(BatchEngineThreadTest, CallbackReturningFalseCancels) {
   BatchEngine engine(*model_, {.n_slots = 2, .ctx = 32});
   std::promise<Completion> done;
   engine.submit({.prompt = {1, 2}, .max_new_tokens = 20},
-                {.on_token = [n = 0](int32_t) mutable { return ++n < 4; },
+                {.on_token = [n = 0](const SampledToken&) mutable { return ++n < 4; },
                  .on_done = [&](const Completion& c) { done.set_value(c); }});
   engine.start();
   Completion c = done.get_future().get();
@@ -139,7 +141,7 @@ TEST_F(BatchEngineThreadTest, CallbackReturningFalseCancels) {
 // step); `done` receives its completion.
 void submit_failing_request(BatchEngine& engine, std::promise<Completion>& done) {
   engine.submit({.prompt = {4, 2}, .max_new_tokens = 20},
-                {.on_token = [n = 0](int32_t) mutable -> bool {
+                {.on_token = [n = 0](const SampledToken&) mutable -> bool {
                    if (++n == 3) throw std::runtime_error("callback failed");
                    return true;
                  },
@@ -184,6 +186,48 @@ TEST_F(BatchEngineThreadTest, GenerationJobReportsAFailedStep) {
   while (!job.done()) job.poll(std::chrono::milliseconds(100));
   ASSERT_TRUE(job.error().has_value());
   EXPECT_NE(job.error()->find("callback failed"), std::string::npos) << *job.error();
+}
+
+TEST_F(BatchEngineThreadTest, LogprobsMatchLogSoftmaxOfAFullForward) {
+  // Sampled (temperature 0.8) so that the chosen token is not always the top one; the reported logprobs
+  // are those of the raw model distribution, whatever the temperature.
+  BatchEngine engine(*model_, {.n_slots = 2, .ctx = 64});
+  const std::vector<int32_t> prompt{11, 3, 7, 2};
+  std::vector<SampledToken> got;
+  engine.submit({.prompt = prompt, .sampling = {.temperature = 0.8f, .seed = 5}, .max_new_tokens = 8, .logprobs = 4},
+                {.on_token = [&](const SampledToken& t) { return got.push_back(t), true; }});
+  std::vector<Completion> other = engine.generate_batch({{.prompt = {9, 9}, .max_new_tokens = 8}});  // runs both
+  EXPECT_EQ(other[0].tokens.size(), 8u);
+  ASSERT_EQ(got.size(), 8u);
+
+  std::vector<int32_t> seq = prompt;
+  for (size_t j = 0; j + 1 < got.size(); ++j) seq.push_back(got[j].id);
+  std::vector<float> logits;
+  model_->forward_full(seq, 1, int64_t(seq.size()), {}, logits);  // [T, vocab]
+  const int64_t vocab = model_->config().vocab_size;
+  for (size_t j = 0; j < got.size(); ++j) {
+    const float* row = logits.data() + (int64_t(prompt.size()) - 1 + int64_t(j)) * vocab;
+    double z = 0;
+    for (int64_t v = 0; v < vocab; ++v) z += std::exp(double(row[v]));
+    auto ref = [&](int32_t id) { return double(row[id]) - std::log(z); };
+    EXPECT_NEAR(got[j].logprob, ref(got[j].id), 2e-3) << "token " << j;
+    ASSERT_EQ(got[j].top.size(), 4u);
+    std::vector<int32_t> order(static_cast<size_t>(vocab));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+    for (size_t r = 0; r < 4; ++r) {
+      EXPECT_EQ(got[j].top[r].id, order[r]) << "token " << j << " rank " << r;
+      EXPECT_NEAR(got[j].top[r].logprob, ref(got[j].top[r].id), 2e-3);
+    }
+  }
+  // Without the request field nothing is computed; a count outside [-1, 20] is rejected.
+  bool computed = true;
+  engine.submit({.prompt = prompt, .max_new_tokens = 1},
+                {.on_token = [&](const SampledToken& t) { return computed = !t.top.empty() || t.logprob != 0, true; }});
+  engine.generate_batch({{.prompt = {1}, .max_new_tokens = 1}});
+  EXPECT_FALSE(computed);
+  EXPECT_THROW(engine.submit({.prompt = prompt, .logprobs = 21}, {}), Error);
+  EXPECT_THROW(engine.submit({.prompt = prompt, .logprobs = -2}, {}), Error);
 }
 
 TEST_F(BatchEngineThreadTest, RejectsBadRequestsAndOptions) {

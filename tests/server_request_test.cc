@@ -95,6 +95,10 @@ TEST(ServerRequest, RejectsWrongTypesNamingTheField) {
       {R"({"messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop"},
       {R"({"messages":[{"role":"user","content":"x"}],"stop":""})", "stop"},
       {R"({"messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]})", "stop"},
+      {R"({"messages":[{"role":"user","content":"x"}],"logprobs":1})", "logprobs"},
+      {R"({"messages":[{"role":"user","content":"x"}],"top_logprobs":2})", "top_logprobs"},
+      {R"({"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21})", "top_logprobs"},
+      {R"({"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":-1})", "top_logprobs"},
   };
   for (const Case& c : cases) {
     Rejection r = chat_rejection(c.body);
@@ -109,6 +113,27 @@ TEST(ServerRequest, UnknownModelIs404) {
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.code, "model_not_found");
   EXPECT_NE(r.message.find("gpt-4"), std::string::npos);
+}
+
+TEST(ServerRequest, LogprobsFieldsOfBothEndpoints) {
+  const std::string messages = R"("messages":[{"role":"user","content":"x"}])";
+  auto chat = [&](const std::string& fields) { return parse_chat_request("{" + messages + fields + "}", kLimits); };
+  EXPECT_EQ(chat("").gen.logprobs, -1);
+  EXPECT_EQ(chat(R"(,"logprobs":false)").gen.logprobs, -1);
+  EXPECT_EQ(chat(R"(,"logprobs":true)").gen.logprobs, 0);
+  EXPECT_EQ(chat(R"(,"logprobs":true,"top_logprobs":20)").gen.logprobs, 20);
+  // Completions: logprobs is the count itself.
+  EXPECT_EQ(parse_completion_request(R"({"prompt":"a"})", kLimits).gen.logprobs, -1);
+  EXPECT_EQ(parse_completion_request(R"({"prompt":"a","logprobs":0})", kLimits).gen.logprobs, 0);
+  EXPECT_EQ(parse_completion_request(R"({"prompt":"a","logprobs":5})", kLimits).gen.logprobs, 5);
+  for (const char* body : {R"({"prompt":"a","logprobs":true})", R"({"prompt":"a","logprobs":21})"}) {
+    try {
+      parse_completion_request(body, kLimits);
+      ADD_FAILURE() << body;
+    } catch (const HttpError& e) {
+      EXPECT_EQ(e.param(), "logprobs") << body;
+    }
+  }
 }
 
 TEST(ServerRequest, ParsesTextCompletions) {

@@ -67,6 +67,9 @@ void BatchEngine::check_request(EngineRequest& request) const {
     if (id < 0 || id >= vocab) fail("engine: prompt token id {} is outside the model's vocabulary of {} ids", id, vocab);
   if (request.max_new_tokens < 1) fail("engine: max new tokens must be >= 1, got {}", request.max_new_tokens);
   request.sampling.validate();
+  if (request.logprobs < -1 || request.logprobs > kMaxTopLogprobs)
+    fail("engine: logprobs must be -1 (off) or a count of top tokens in [0, {}], got {}", kMaxTopLogprobs,
+         request.logprobs);
   request.max_new_tokens = std::min(request.max_new_tokens, options_.ctx - n_prompt);
 }
 
@@ -191,10 +194,15 @@ bool BatchEngine::step() {
       new_prompt += int64_t(chunks_[i].tokens.size());
       if (slot.fed < int64_t(request.prompt.size())) continue;  // prompt not finished: no token yet
     }
-    const int32_t id = slot.sampler.sample(logits_.data() + int64_t(i) * vocab, options_.vocab_limit);
+    const float* row = logits_.data() + int64_t(i) * vocab;
+    const int32_t id = slot.sampler.sample(row, options_.vocab_limit);
     slot.generated.push_back(id);
     ++new_tokens;
-    const bool keep = !slot.job.callbacks.on_token || slot.job.callbacks.on_token(id);
+    slot.last.id = id;
+    slot.last.logprob = 0.0f;
+    slot.last.top.clear();  // keeps its capacity: no allocation per token
+    if (request.logprobs >= 0) compute_logprobs(row, options_.vocab_limit, request.logprobs, slot.last);
+    const bool keep = !slot.job.callbacks.on_token || slot.job.callbacks.on_token(slot.last);
     if (std::find(request.stop_ids.begin(), request.stop_ids.end(), id) != request.stop_ids.end())
       finish_slot(slot, FinishReason::kStop);
     else if (!keep)

@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/logprobs.h"
 #include "engine/sampler.h"
 #include "model/model.h"
 
@@ -37,6 +38,9 @@ struct EngineRequest {
   SamplingParams sampling;
   int64_t max_new_tokens = 16;
   std::vector<int32_t> stop_ids;  // generation ends after emitting one of these
+  // -1: no log-probabilities; k in [0, kMaxTopLogprobs]: each SampledToken carries its logprob and the k
+  // most likely tokens (engine/logprobs.h).
+  int64_t logprobs = -1;
 };
 
 // kError: a step failed (e.g. out of memory, or a callback threw); every request running in it ends so.
@@ -52,7 +56,7 @@ struct Completion {
 // Called on the engine thread. on_token returning false cancels the request (on_done still follows).
 // A callback that throws fails the step (kError for the requests in it); the engine keeps serving.
 struct RequestCallbacks {
-  std::function<bool(int32_t id)> on_token;
+  std::function<bool(const SampledToken& token)> on_token;
   std::function<void(const Completion&)> on_done;
 };
 
@@ -103,6 +107,7 @@ class BatchEngine {
     KvCache cache;
     int64_t fed = 0;  // prompt tokens already in the cache
     std::vector<int32_t> generated;
+    SampledToken last;  // the token just sampled, handed to on_token
   };
 
   // Validates a request and caps its max_new_tokens to the context (see submit).

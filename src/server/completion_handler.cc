@@ -1,9 +1,12 @@
 #include "server/completion_handler.h"
 
 #include <chrono>
+#include <functional>
 #include <random>
 
 #include <fmt/format.h>
+
+#include "server/logprobs_json.h"
 #include <nlohmann/json.hpp>
 
 namespace whale::server {
@@ -48,6 +51,8 @@ struct StreamState {
   std::unique_ptr<GenerationJob> job;
   json head;  // id, object, created, model
   bool chat = true, include_usage = false, started = false;
+  std::function<nlohmann::json(const ChoiceDelta&, int64_t& text_offset)> logprobs;  // a choice's "logprobs"
+  std::vector<int64_t> text_offsets;  // per choice, for text-completion logprobs
   Clock::time_point last_write = Clock::now();
 };
 
@@ -67,7 +72,9 @@ void CompletionHandler::chat(const httplib::Request& req, httplib::Response& res
     throw HttpError(400, fmt::format("the chat template rejected the messages: {}", e.what()), "messages");
   }
   run(Kind::kChat, model_.tokenizer.encode(prompt), r.gen,
-      {.stop = r.gen.stop, .split_reasoning = true, .in_reasoning = ends_inside_think(prompt)}, res);
+      {.stop = r.gen.stop, .split_reasoning = true, .in_reasoning = ends_inside_think(prompt),
+       .logprobs = r.gen.logprobs >= 0},
+      res);
 }
 
 void CompletionHandler::completion(const httplib::Request& req, httplib::Response& res) {
@@ -76,7 +83,7 @@ void CompletionHandler::completion(const httplib::Request& req, httplib::Respons
   if (model_.tokenizer.add_bos_token() && model_.tokenizer.bos_id() >= 0) ids.push_back(model_.tokenizer.bos_id());
   std::vector<int32_t> text = model_.tokenizer.encode(r.prompt);
   ids.insert(ids.end(), text.begin(), text.end());
-  run(Kind::kText, std::move(ids), r.gen, {.stop = r.gen.stop}, res);
+  run(Kind::kText, std::move(ids), r.gen, {.stop = r.gen.stop, .logprobs = r.gen.logprobs >= 0}, res);
 }
 
 void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const GenerationRequest& gen,
@@ -92,12 +99,19 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
   for (int64_t i = 0; i < gen.n; ++i) {
     EngineRequest r{.prompt = prompt, .sampling = gen.sampling,
                     .max_new_tokens = std::min(gen.max_tokens.value_or(ctx), ctx - n_prompt),
-                    .stop_ids = model_.stop_ids};
+                    .stop_ids = model_.stop_ids,
+                    .logprobs = gen.logprobs};
     r.sampling.seed = gen.seeded ? gen.sampling.seed + uint64_t(i) : random_seed();
     choices.push_back(std::move(r));
   }
   auto job = std::make_unique<GenerationJob>(model_.engine, model_.tokenizer, choices, job_options);
   const bool chat = kind == Kind::kChat;
+  // The choice's "logprobs" for the tokens of one delta (or of the whole answer); null when not asked for.
+  auto logprobs_json = [this, chat, wanted = gen.logprobs >= 0](const ChoiceDelta& d, int64_t& text_offset) -> json {
+    if (!wanted) return nullptr;
+    if (chat) return chat_logprobs_json(d.content_logprobs, d.reasoning_logprobs, model_.tokenizer);
+    return completion_logprobs_json(d.content_logprobs, model_.tokenizer, text_offset);
+  };
   json head = {{"id", (chat ? "chatcmpl-" : "cmpl-") + random_hex(24)},
                {"object", chat ? (gen.stream ? "chat.completion.chunk" : "chat.completion") : "text_completion"},
                {"created", unix_time()},
@@ -110,6 +124,9 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
         ChoiceDelta& a = acc[size_t(d.index)];
         a.reasoning += d.reasoning;
         a.content += d.content;
+        a.reasoning_logprobs.insert(a.reasoning_logprobs.end(), d.reasoning_logprobs.begin(),
+                                    d.reasoning_logprobs.end());
+        a.content_logprobs.insert(a.content_logprobs.end(), d.content_logprobs.begin(), d.content_logprobs.end());
         if (!d.finish_reason.empty()) a.finish_reason = d.finish_reason;
       }
       if (job->error()) throw engine_failure(*job->error());  // the job's destructor cancels the rest
@@ -118,7 +135,8 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
     out["choices"] = json::array();
     for (int64_t i = 0; i < gen.n; ++i) {
       const ChoiceDelta& a = acc[size_t(i)];
-      json c = {{"index", i}, {"logprobs", nullptr}, {"finish_reason", a.finish_reason}};
+      int64_t text_offset = 0;
+      json c = {{"index", i}, {"logprobs", logprobs_json(a, text_offset)}, {"finish_reason", a.finish_reason}};
       if (chat) {
         c["message"] = {{"role", "assistant"}, {"content", a.content}};
         if (job_options.in_reasoning || !a.reasoning.empty()) c["message"]["reasoning_content"] = a.reasoning;
@@ -135,7 +153,8 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
   }
 
   auto state = std::make_shared<StreamState>(
-      StreamState{.job = std::move(job), .head = head, .chat = chat, .include_usage = gen.include_usage});
+      StreamState{.job = std::move(job), .head = head, .chat = chat, .include_usage = gen.include_usage,
+                  .logprobs = logprobs_json, .text_offsets = std::vector<int64_t>(size_t(gen.n), 0)});
   Metrics& metrics = metrics_;
   const int64_t n = gen.n;
   res.set_header("Cache-Control", "no-cache");
@@ -173,7 +192,7 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
           return true;
         }
         for (const ChoiceDelta& d : deltas) {
-          json c = {{"index", d.index}, {"logprobs", nullptr},
+          json c = {{"index", d.index}, {"logprobs", state->logprobs(d, state->text_offsets[size_t(d.index)])},
                     {"finish_reason", d.finish_reason.empty() ? json(nullptr) : json(d.finish_reason)}};
           if (state->chat) {
             c["delta"] = json::object();

@@ -6,7 +6,7 @@ namespace whale::server {
 
 GenerationJob::GenerationJob(BatchEngine& engine, const Tokenizer& tokenizer,
                              const std::vector<EngineRequest>& choices, const JobOptions& options)
-    : engine_(engine), options_(options) {
+    : engine_(engine), tokenizer_(tokenizer), options_(options) {
   choices_.reserve(choices.size());
   for (size_t i = 0; i < choices.size(); ++i) choices_.emplace_back(tokenizer, options);
   if (!choices.empty()) prompt_tokens_ = int64_t(choices[0].prompt.size());
@@ -20,9 +20,9 @@ GenerationJob::GenerationJob(BatchEngine& engine, const Tokenizer& tokenizer,
     };
     try {
       choices_[i].id = engine.submit(
-          choices[i], {.on_token = [push, i](int32_t id) { return push({i, id, std::nullopt, {}}), true; },
+          choices[i], {.on_token = [push, i](const SampledToken& t) { return push({i, t, std::nullopt, {}}), true; },
                        .on_done = [push, i](const Completion& c) {
-                         push({i, -1, c.finish, c.error});
+                         push({i, {}, c.finish, c.error});
                        }});
     } catch (...) {
       for (size_t j = 0; j < i; ++j) engine.cancel(choices_[j].id);
@@ -72,30 +72,32 @@ void GenerationJob::handle(const Event& event, std::vector<ChoiceDelta>& out) {
     ++c.tokens;
     std::string text;
     try {
-      text = c.decoder.push(event.id);
+      text = c.decoder.push(event.token.id);
     } catch (const Error&) {
       // an id the tokenizer cannot decode contributes no text
     }
     std::string kept = c.stop.push(text);
     if (c.stop.stopped()) {
       engine_.cancel(c.id);
-      emit(event.choice, kept, true, out, "stop");
+      emit(event.choice, kept, &event.token, true, out, "stop");
     } else {
-      emit(event.choice, kept, false, out, "");
+      emit(event.choice, kept, &event.token, false, out, "");
     }
     return;
   }
   std::string kept = c.stop.push(c.decoder.finish());
   const bool stopped = c.stop.stopped();
   kept += c.stop.finish();
-  emit(event.choice, kept, true, out, stopped || *event.finish != FinishReason::kLength ? "stop" : "length");
+  emit(event.choice, kept, nullptr, true, out, stopped || *event.finish != FinishReason::kLength ? "stop" : "length");
 }
 
-void GenerationJob::emit(size_t index, const std::string& text, bool last, std::vector<ChoiceDelta>& out,
-                         std::string finish) {
+void GenerationJob::emit(size_t index, const std::string& text, const SampledToken* token, bool last,
+                         std::vector<ChoiceDelta>& out, std::string finish) {
   Choice& c = choices_[index];
   ChoiceDelta d;
   d.index = int64_t(index);
+  // A token is reasoning if the split was inside <think> before or after its text: the tags belong there.
+  bool reasoning_token = options_.split_reasoning && c.splitter.in_reasoning();
   if (options_.split_reasoning) {
     ReasoningSplitter::Delta s = c.splitter.push(text);
     if (last) {
@@ -105,15 +107,20 @@ void GenerationJob::emit(size_t index, const std::string& text, bool last, std::
     }
     d.reasoning = std::move(s.reasoning);
     d.content = std::move(s.content);
+    reasoning_token = reasoning_token || c.splitter.in_reasoning();
   } else {
     d.content = text;
   }
+  if (options_.logprobs && token && !tokenizer_.is_special(token->id))
+    (reasoning_token ? d.reasoning_logprobs : d.content_logprobs).push_back(*token);
   if (last) {
     c.finished = true;
     ++n_finished_;
     d.finish_reason = std::move(finish);
   }
-  if (!d.reasoning.empty() || !d.content.empty() || last) out.push_back(std::move(d));
+  if (!d.reasoning.empty() || !d.content.empty() || !d.reasoning_logprobs.empty() || !d.content_logprobs.empty() ||
+      last)
+    out.push_back(std::move(d));
 }
 
 }  // namespace whale::server

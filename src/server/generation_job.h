@@ -22,12 +22,16 @@ struct ChoiceDelta {
   int64_t index = 0;
   std::string reasoning, content;
   std::string finish_reason;  // empty until the choice ends: "stop" or "length"
+  // With JobOptions::logprobs: the tokens handled for this delta (special tokens left out), split like the
+  // text. A token's text may arrive in a later delta than its entry (held back by a stop-string prefix).
+  std::vector<SampledToken> reasoning_logprobs, content_logprobs;
 };
 
 struct JobOptions {
   std::vector<std::string> stop;
   bool split_reasoning = false;  // chat: <think>…</think> → reasoning
   bool in_reasoning = false;     // the prompt ends inside <think>
+  bool logprobs = false;         // the engine requests ask for logprobs: pass them on
 };
 
 class GenerationJob {
@@ -54,7 +58,7 @@ class GenerationJob {
  private:
   struct Event {
     size_t choice;
-    int32_t id = -1;                // a token, or
+    SampledToken token;                  // a token, or
     std::optional<FinishReason> finish;  // the end of the choice
     std::string error;                   // kError: what failed
   };
@@ -75,9 +79,12 @@ class GenerationJob {
     bool finished = false;
   };
   void handle(const Event& event, std::vector<ChoiceDelta>& out);
-  void emit(size_t index, const std::string& text, bool last, std::vector<ChoiceDelta>& out, std::string finish);
+  // `token`: the token whose text this is (nullptr for the flush at the end).
+  void emit(size_t index, const std::string& text, const SampledToken* token, bool last, std::vector<ChoiceDelta>& out,
+            std::string finish);
 
   BatchEngine& engine_;
+  const Tokenizer& tokenizer_;
   JobOptions options_;
   std::shared_ptr<Channel> channel_ = std::make_shared<Channel>();
   std::vector<Choice> choices_;

@@ -117,6 +117,14 @@ GenerationRequest parse_generation(const json& j, const ServerLimits& limits) {
   return g;
 }
 
+// A count of top tokens in [0, kMaxTopLogprobs].
+std::optional<int64_t> get_top_count(const json& obj, const char* name) {
+  std::optional<int64_t> k = get_int(obj, name);
+  if (k && (*k < 0 || *k > kMaxTopLogprobs))
+    bad(name, fmt::format("'{}' must be in [0, {}], got {}", name, kMaxTopLogprobs, *k));
+  return k;
+}
+
 // Message content: a string, or an array of parts of which the {"type": "text", "text": ...} ones are joined.
 std::string message_content(const json& content, size_t index) {
   const std::string param = fmt::format("messages[{}].content", index);
@@ -158,6 +166,11 @@ ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limi
     if (!content) bad(at + ".content", fmt::format("'{}.content' is required", at));
     r.messages.push_back({{"role", role_name}, {"content", message_content(*content, i)}});
   }
+  const std::optional<int64_t> top = get_top_count(j, "top_logprobs");
+  if (get_bool(j, "logprobs").value_or(false))
+    r.gen.logprobs = top.value_or(0);
+  else if (top)
+    bad("top_logprobs", "'top_logprobs' requires 'logprobs': true");
   return r;
 }
 
@@ -166,6 +179,7 @@ CompletionRequest parse_completion_request(const std::string& body, const Server
   check_model(j, limits);
   CompletionRequest r;
   r.gen = parse_generation(j, limits);
+  r.gen.logprobs = get_top_count(j, "logprobs").value_or(-1);
   const json* prompt = field(j, "prompt");
   if (!prompt) bad("prompt", "'prompt' is required");
   if (prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) prompt = &(*prompt)[0];

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/logprobs.h"
 #include "engine/sampler.h"
 #include "server/http_error.h"
 
@@ -32,6 +33,9 @@ struct GenerationRequest {
   int64_t n = 1;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  // -1: off; k >= 0: report each token's log-probability and the k most likely alternatives. Chat:
+  // logprobs (bool) + top_logprobs; completions: logprobs (the count).
+  int64_t logprobs = -1;
 };
 
 struct ChatRequest {

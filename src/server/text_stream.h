@@ -40,6 +40,8 @@ class ReasoningSplitter {
   explicit ReasoningSplitter(bool in_reasoning) : state_(in_reasoning ? State::kReasoning : State::kOpening) {}
   Delta push(std::string_view text);
   Delta finish();
+  // Between <think> and </think> (the tags' own text counts as reasoning).
+  bool in_reasoning() const { return state_ == State::kReasoning; }
 
  private:
   enum class State { kOpening, kReasoning, kContent };

@@ -78,6 +78,50 @@ test("stop sequences end the output before the stop string", async () => {
   }
 });
 
+test("chat logprobs: one entry per generated token, split like the text, top alternatives sorted", async () => {
+  const r = await client.chat.completions.create({ ...greedy, logprobs: true, top_logprobs: 3 });
+  const { message } = r.choices[0];
+  const { content, reasoning_content: reasoning } = r.choices[0].logprobs;
+  assert.equal(content.length + reasoning.length, r.usage.completion_tokens);
+  // The reasoning tokens spell reasoning_content and the closing tag; the content tokens spell content.
+  assert.equal(reasoning.map((e) => e.token).join(""), message.reasoning_content + "</think>");
+  assert.equal(content.map((e) => e.token).join("").trimStart(), message.content);
+  for (const e of [...reasoning, ...content]) {
+    assert.ok(e.logprob <= 0);
+    assert.deepEqual(e.bytes, [...Buffer.from(e.token, "utf8")]);
+    assert.equal(e.top_logprobs.length, 3);
+    // Greedy: the chosen token is the most likely one.
+    assert.equal(e.top_logprobs[0].token, e.token);
+    assert.equal(e.top_logprobs[0].logprob, e.logprob);
+    for (let i = 1; i < 3; ++i) assert.ok(e.top_logprobs[i].logprob <= e.top_logprobs[i - 1].logprob);
+  }
+  // Streaming reports the same entries across its chunks; without logprobs the field is null.
+  const streamed = { content: [], reasoning: [] };
+  for await (const chunk of await client.chat.completions.create({ ...greedy, logprobs: true, top_logprobs: 3, stream: true })) {
+    const lp = chunk.choices[0] && chunk.choices[0].logprobs;
+    if (!lp) continue;
+    streamed.content.push(...lp.content);
+    streamed.reasoning.push(...(lp.reasoning_content || []));
+  }
+  assert.deepEqual(streamed, { content, reasoning });
+  assert.equal((await client.chat.completions.create(greedy)).choices[0].logprobs, null);
+  await assert.rejects(client.chat.completions.create({ ...greedy, top_logprobs: 2 }), (e) => e.status === 400 && e.param === "top_logprobs");
+});
+
+test("text completion logprobs: tokens spell the text, offsets count its bytes", async () => {
+  const r = await client.completions.create({ model: modelName, prompt: "The sea", max_tokens: 6, temperature: 0, logprobs: 2 });
+  const { text, logprobs } = r.choices[0];
+  assert.equal(logprobs.tokens.join(""), text);
+  assert.equal(logprobs.tokens.length, 6);
+  let offset = 0;
+  logprobs.tokens.forEach((t, i) => {
+    assert.equal(logprobs.text_offset[i], offset);
+    offset += Buffer.byteLength(t, "utf8");
+    assert.equal(logprobs.top_logprobs[i][t], logprobs.token_logprobs[i]);
+    assert.ok(Object.keys(logprobs.top_logprobs[i]).length <= 2);
+  });
+});
+
 test("text completions", async () => {
   const r = await client.completions.create({ model: modelName, prompt: "The sea", max_tokens: 5, temperature: 0 });
   assert.equal(r.object, "text_completion");

@@ -40,8 +40,9 @@ test("chat page streams the reasoning and the answer", { skip: !existsSync(chrom
   assert.ok(existsSync(file));
 
   // A second turn keeps the history; the stop button ends an answer that is still waiting: both slots are
-  // taken by long requests first, so the stop cannot lose a race with a fast finish.
-  const busy = [0, 1].map(() => fetch(server.url + "/v1/chat/completions", {
+  // taken by long requests first and more wait in the queue (~0.5 s each on 2 slots), so the stop cannot
+  // lose a race with a fast finish.
+  const busy = [0, 1, 2, 3, 4, 5, 6, 7].map(() => fetch(server.url + "/v1/chat/completions", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ messages: [{ role: "user", content: "x" }], max_tokens: 240, temperature: 0 }),
