@@ -12,6 +12,7 @@
 #include "error_of.h"
 #include "rl/cold_start.h"
 #include "rl/grpo_trainer.h"
+#include "tokenizer/tokenizer.h"
 #include "run_command.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer_files.h"

@@ -131,6 +131,37 @@ TEST(TrainConfig, UnknownKeysAndSections) {
   expect_error(kMinimal + "[train.extra]\nx = 1\n", {"unknown key 'extra' in [train]"});
 }
 
+TEST(TrainConfig, NonAsciiTextNeverReachesTheTomlParser) {
+  // toml++ hit UB classifying non-ASCII characters (fuzz/train_config): outside strings they are now
+  // syntax errors, inside strings and comments they read back exactly.
+  expect_error(kMinimal + "\xd0\xba\xd0\xb5\n", {"config.toml:12:", "TOML syntax error"});
+  expect_error(kMinimal + "[optim]\n\xc3\xa9t\xc3\xa9 = 1\n", {"config.toml:13:", "TOML syntax error"});
+  expect_error(kMinimal + "[optim]\nlr = 5.28\x1a" "bea'\xd0\xba\n", {"config.toml:13:", "TOML syntax error"});
+  expect_error(kMinimal + "# \xff\n", {"config.toml:12: the config file is not valid UTF-8"});
+  expect_error(kMinimal + "# ~U+\n", {"config.toml:12:", "\"~U+\" is reserved"});
+  // Restored values appear in errors as written.
+  expect_error(kMinimal + "[optim]\nschedule = \"r\xc3\xa9gl\xc3\xa9\"\n", {"r\xc3\xa9gl\xc3\xa9"});
+  // Every quoting form, a line-ending backslash before "é" (the UB case in valid TOML), and comments.
+  TrainConfig c = parse(R"(# données d'entraînement
+[model]
+init = "modèle/config.json" # ок
+tokenizer = '/abs/токенизатор'
+[data]
+train = """data/\
+   é.tok"""
+[train]
+seq_len = 128
+batch_size = 4
+steps = 1000
+out = '''sortie
+日本'''
+)");
+  EXPECT_EQ(c.model.init, "/runs/exp/modèle/config.json");
+  EXPECT_EQ(c.model.tokenizer, "/abs/токенизатор");
+  EXPECT_EQ(c.data.train, "/runs/exp/data/é.tok");
+  EXPECT_EQ(c.train.out, "/runs/exp/sortie\n日本");
+}
+
 TEST(TrainConfig, TypesAndRanges) {
   expect_error(with("[optim]", "lr = \"fast\""), {"[optim] lr must be a number, got a string", ":"});
   expect_error(with("[optim]", "lr = -1"), {"[optim] lr = -1 is out of range"});

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <vector>
+
+#include "tokenizer/utf8.h"
 
 namespace whale {
 namespace {
@@ -43,6 +46,59 @@ const char* type_name(const toml::node& n) {
   }
 }
 
+// toml++ 3.x reaches __builtin_unreachable() when it classifies some non-ASCII code points: outside strings,
+// and even inside valid multi-line strings after a line-ending backslash (found by fuzz/train_config; upstream
+// marzer/tomlplusplus#295). So it never sees any: each non-ASCII code point becomes the ASCII marker
+// "~U+XXXXXX~" before parsing (a valid string character, and invalid in a bare key or value, which toml++
+// then rejects cleanly), and string values and keys are restored afterwards.
+constexpr std::string_view kMarker = "~U+";
+
+std::string hide_non_ascii(std::string_view text, const fs::path& source) {
+  auto line_of = [&](size_t pos) { return 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(pos), '\n'); };
+  if (const size_t bad = utf8::find_invalid(text); bad != std::string_view::npos)
+    fail("{}:{}: the config file is not valid UTF-8", source.string(), line_of(bad));
+  if (const size_t at = text.find(kMarker); at != std::string_view::npos)
+    fail("{}:{}: the character sequence \"{}\" is reserved in config files", source.string(), line_of(at), kMarker);
+  std::string out;
+  out.reserve(text.size());
+  for (size_t pos = 0; pos < text.size();) {
+    if (static_cast<unsigned char>(text[pos]) < 0x80) {
+      out += text[pos++];
+    } else {
+      out += fmt::format("{}{:06X}~", kMarker, utf8::next_code_point(text, pos));
+    }
+  }
+  return out;
+}
+
+// The code point of a well-formed marker "~U+XXXXXX~" at s[at]. (A string can spell one through the escape
+// \u007E for "~"; it reads as that code point, the one way this differs from plain TOML.)
+std::optional<uint32_t> marker_at(std::string_view s, size_t at) {
+  const size_t hex = at + kMarker.size();
+  if (s.substr(at, kMarker.size()) != kMarker || hex + 7 > s.size() || s[hex + 6] != '~') return std::nullopt;
+  uint32_t cp = 0;
+  for (char c : s.substr(hex, 6)) {
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    cp = cp * 16 + uint32_t(digit);
+  }
+  if (cp < 0x80 || cp >= 0x110000 || (cp >= 0xD800 && cp < 0xE000)) return std::nullopt;
+  return cp;
+}
+
+std::string restore_non_ascii(std::string_view s) {
+  std::string out;
+  for (size_t pos = 0; pos < s.size();) {
+    if (const std::optional<uint32_t> cp = marker_at(s, pos)) {
+      utf8::append_code_point(*cp, out);
+      pos += kMarker.size() + 7;
+    } else {
+      out += s[pos++];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string closest_match(std::string_view word, TomlKeys candidates) {
@@ -70,16 +126,17 @@ std::string read_config_text(const fs::path& file) {
 
 toml::table parse_toml_sections(std::string_view toml_text, const fs::path& source, TomlKeys sections) {
   toml::table root;
+  const std::string ascii_text = hide_non_ascii(toml_text, source);
   try {
-    root = toml::parse(toml_text, source.string());
+    root = toml::parse(ascii_text, source.string());
   } catch (const toml::parse_error& e) {
     fail("{}:{}:{}: TOML syntax error: {}", source.string(), e.source().begin.line, e.source().begin.column,
-         e.description());
+         restore_non_ascii(e.description()));
   }
   std::string list;
   for (std::string_view s : sections) list += fmt::format("{}[{}]", list.empty() ? "" : " ", s);
   for (auto&& [key, node] : root) {
-    const std::string_view k = key.str();
+    const std::string k = restore_non_ascii(key.str());
     if (!node.is_table())
       fail("{}:{}: key '{}' is outside any section (sections: {})", source.string(), key.source().begin.line, k, list);
     if (std::find(sections.begin(), sections.end(), k) == sections.end())
@@ -92,7 +149,7 @@ TomlSection::TomlSection(const toml::table* table, std::string name, const fs::p
     : table_(table), name_(std::move(name)), file_(file) {
   if (!table_) return;
   for (auto&& [key, node] : *table_) {
-    const std::string_view k = key.str();
+    const std::string k = restore_non_ascii(key.str());
     if (std::find(known.begin(), known.end(), k) == known.end())
       fail("{}:{}: unknown key '{}' in [{}]{}", file_.string(), key.source().begin.line, k, name_,
            did_you_mean(k, known));
@@ -133,7 +190,7 @@ std::string TomlSection::string(std::string_view key, const std::string& fallbac
   const toml::node* n = node(key);
   if (!n) return fallback;
   if (!n->is_string()) type_error(*n, key, "a string");
-  return n->as_string()->get();
+  return restore_non_ascii(n->as_string()->get());
 }
 
 fs::path TomlSection::path(std::string_view key) const {

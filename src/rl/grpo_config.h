@@ -25,7 +25,7 @@
 
 #include "rl/grpo_loss.h"
 #include "rl/reward.h"
-#include "rl/rollout.h"
+#include "rl/prompt_style.h"
 #include "train/train_config.h"
 
 namespace whale::rl {

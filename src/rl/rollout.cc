@@ -6,12 +6,6 @@
 
 namespace whale::rl {
 
-PromptStyle parse_prompt_style(const std::string& text, const std::string& what) {
-  if (text == "r1-zero") return PromptStyle::kR1Zero;
-  if (text == "chat") return PromptStyle::kChat;
-  fail("{}: unknown prompt style '{}' (expected \"r1-zero\" or \"chat\")", what, text);
-}
-
 PromptEncoder::PromptEncoder(const Tokenizer& tokenizer, const PromptConfig& config)
     : tokenizer_(tokenizer), config_(config) {
   if (config.style == PromptStyle::kChat) {

@@ -11,24 +11,13 @@
 
 #include "engine/batch_engine.h"
 #include "rl/eval.h"
+#include "rl/prompt_style.h"
 #include "rl/reward.h"
 #include "rl/tasks/task.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace whale::rl {
-
-enum class PromptStyle {
-  kR1Zero,  // BOS + "<instruction> User: <question> Assistant:" (+ " <think>" with prefill_think)
-  kChat,    // the tokenizer's chat template over chat_messages(problem)
-};
-PromptStyle parse_prompt_style(const std::string& text, const std::string& what);  // "r1-zero" | "chat"
-
-struct PromptConfig {
-  PromptStyle style = PromptStyle::kR1Zero;
-  bool prefill_think = true;    // r1-zero: end the prompt with "<think>"
-  bool system_message = false;  // chat: the instruction as a system message
-};
 
 // Turns problems into prompt token ids, and completions into the response text the rewards score.
 class PromptEncoder {
