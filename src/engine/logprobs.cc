@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstddef>
-#include <numeric>
 
 namespace whale {
 
@@ -15,15 +13,19 @@ void compute_logprobs(const float* logits, int64_t vocab, int64_t k, SampledToke
   const double log_z = max_logit + std::log(sum);
   token.logprob = float(logits[token.id] - log_z);
 
-  token.top.clear();
-  if (k <= 0) return;
-  std::vector<int32_t> ids(static_cast<size_t>(vocab));
-  std::iota(ids.begin(), ids.end(), 0);
+  // Top k (k <= 20) in one pass: a sorted list into which a larger logit is inserted (ties keep the lower id).
+  std::vector<TokenLogprob>& top = token.top;
+  top.clear();
   const size_t n = size_t(std::min(k, vocab));
-  std::partial_sort(ids.begin(), ids.begin() + std::ptrdiff_t(n), ids.end(), [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  });
-  for (size_t i = 0; i < n; ++i) token.top.push_back({ids[i], float(logits[ids[i]] - log_z)});
+  if (n == 0) return;
+  for (int64_t i = 0; i < vocab; ++i) {
+    const float x = logits[i];
+    if (top.size() == n && x <= top.back().logprob) continue;
+    if (top.size() == n) top.pop_back();
+    auto at = std::upper_bound(top.begin(), top.end(), x, [](float v, const TokenLogprob& t) { return v > t.logprob; });
+    top.insert(at, {int32_t(i), x});
+  }
+  for (TokenLogprob& t : top) t.logprob = float(t.logprob - log_z);  // logits → log-probabilities
 }
 
 }  // namespace whale
