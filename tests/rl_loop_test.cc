@@ -30,23 +30,48 @@ using testing::run_command;
 
 class RlLoopTest : public ::testing::Test {
  protected:
-  // Builds the SFT model once for the suite (under a minute on two cores): it writes the format about half
-  // the time and is almost never right, so the format reward (weighted 1 here) has room to rise.
   static void SetUpTestSuite() {
     dir_ = fs::temp_directory_path() / ("whale_rl_loop_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
+    sft_ = sft_model();
+  }
+
+  // The SFT model (under a minute on two cores) is built once per build tree, beside the whale binary, and
+  // shared by the test processes ctest starts: each builder stages its own directory and renames it into
+  // place, so the cache is always complete and the first to finish wins. The model writes the format about
+  // half the time and is almost never right, so the format reward (weighted 1 here) has room to rise.
+  static fs::path sft_model() {
+    const fs::path cache = fs::path(kWhale).parent_path() / "rl_loop_sft";
+    if (!fs::exists(cache)) {
+      const fs::path stage = cache.string() + ".stage" + std::to_string(::getpid());
+      fs::remove_all(stage);
+      fs::create_directories(stage);
+      const fs::path checkpoint = train_sft(stage);
+      std::ofstream(stage / "checkpoint") << checkpoint.lexically_relative(stage).string();
+      std::error_code ec;
+      fs::rename(stage, cache, ec);  // fails when another process got there first: use theirs
+      if (ec) fs::remove_all(stage);
+    }
+    std::ifstream in(cache / "checkpoint");
+    std::string relative;
+    std::getline(in, relative);
+    return cache / relative;
+  }
+
+  // Cold-start data → BPE tokenizer → token file → 150 SFT steps of a 2-layer tiny V3; returns the checkpoint.
+  static fs::path train_sft(const fs::path& dir) {
     {
-      std::ofstream out(dir_ / "cold.jsonl");
+      std::ofstream out(dir / "cold.jsonl");
       write_cold_start({.task = "arithmetic", .n = 1200, .seed = 3, .min_difficulty = 1, .max_difficulty = 1,
                         .format = ColdStartFormat::kText, .prompt = {.prefill_think = true}},
                        out);
     }
     ThreadPool pool(2);
-    const TrainedBpe bpe = train_bpe_files({dir_ / "cold.jsonl"}, {.vocab_size = 384}, pool);
-    write_tokenizer_files(bpe, dir_ / "tok");
-    const Tokenizer tokenizer = Tokenizer::load(dir_ / "tok");
-    build_token_file(tokenizer, {.inputs = {dir_ / "cold.jsonl"}, .out = dir_ / "cold.tok", .threads = 2});
+    const TrainedBpe bpe = train_bpe_files({dir / "cold.jsonl"}, {.vocab_size = 384}, pool);
+    write_tokenizer_files(bpe, dir / "tok");
+    const Tokenizer tokenizer = Tokenizer::load(dir / "tok");
+    build_token_file(tokenizer, {.inputs = {dir / "cold.jsonl"}, .out = dir / "cold.tok", .threads = 2});
 
     std::ifstream in(kFixtures + "/models/deepseek-v3-tiny/config.json");
     nlohmann::json config = nlohmann::json::parse(in);
@@ -54,15 +79,15 @@ class RlLoopTest : public ::testing::Test {
     config["num_hidden_layers"] = 2;
     config["max_position_embeddings"] = 512;
     config["rope_scaling"] = nullptr;
-    std::ofstream(dir_ / "model.json") << config.dump(1);
+    std::ofstream(dir / "model.json") << config.dump(1);
     const std::string sft =
         "[model]\ninit = \"model.json\"\ntokenizer = \"tok\"\n[data]\ntrain = \"cold.tok\"\neval_fraction = 0.0\n"
         "[train]\nseq_len = 128\nbatch_size = 8\nsteps = 150\nseed = 1\nthreads = 2\nout = \"sft\"\n"
         "[optim]\nlr = 4e-3\nwarmup_steps = 5\n";
-    const TrainSummary s = run_training(parse_train_config(sft, dir_ / "sft.toml"), {.progress = false});
-    sft_ = s.checkpoint;
+    const TrainSummary s = run_training(parse_train_config(sft, dir / "sft.toml"), {.progress = false});
     std::printf("SFT: loss %.3f -> %.3f in %lld steps (%.0f tokens/s)\n", s.first_loss, s.last_loss,
                 (long long)s.steps_done, s.tokens_per_s);
+    return s.checkpoint;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
