@@ -129,7 +129,10 @@ TEST_F(ServerHttpTest, HealthModelsMetricsAndPage) {
   EXPECT_NE(r->body.find("<html"), std::string::npos);
   EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
   post("/v1/chat/completions", chat_body({{"max_tokens", 2}}).dump());
-  r = client(false).Get("/metrics");
+  // The request is counted by the access logger, which runs after the response is sent: wait for it.
+  const std::string counted = "whale_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"}";
+  for (int i = 0; i < 200 && (!(r = client(false).Get("/metrics")) || r->body.find(counted) == std::string::npos); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(r);
   for (const char* name : {"whale_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"}",
                            "whale_time_to_first_token_seconds_count", "whale_completion_tokens_total",

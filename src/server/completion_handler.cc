@@ -72,9 +72,7 @@ void CompletionHandler::chat(const httplib::Request& req, httplib::Response& res
     throw HttpError(400, fmt::format("the chat template rejected the messages: {}", e.what()), "messages");
   }
   run(Kind::kChat, model_.tokenizer.encode(prompt), r.gen,
-      {.stop = r.gen.stop, .split_reasoning = true, .in_reasoning = ends_inside_think(prompt),
-       .logprobs = r.gen.logprobs >= 0},
-      res);
+      {.stop = r.gen.stop, .split_reasoning = true, .in_reasoning = ends_inside_think(prompt)}, res);
 }
 
 void CompletionHandler::completion(const httplib::Request& req, httplib::Response& res) {
@@ -83,7 +81,7 @@ void CompletionHandler::completion(const httplib::Request& req, httplib::Respons
   if (model_.tokenizer.add_bos_token() && model_.tokenizer.bos_id() >= 0) ids.push_back(model_.tokenizer.bos_id());
   std::vector<int32_t> text = model_.tokenizer.encode(r.prompt);
   ids.insert(ids.end(), text.begin(), text.end());
-  run(Kind::kText, std::move(ids), r.gen, {.stop = r.gen.stop, .logprobs = r.gen.logprobs >= 0}, res);
+  run(Kind::kText, std::move(ids), r.gen, {.stop = r.gen.stop}, res);
 }
 
 void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const GenerationRequest& gen,
@@ -104,7 +102,9 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
     r.sampling.seed = gen.seeded ? gen.sampling.seed + uint64_t(i) : random_seed();
     choices.push_back(std::move(r));
   }
-  auto job = std::make_unique<GenerationJob>(model_.engine, model_.tokenizer, choices, job_options);
+  JobOptions options = job_options;
+  options.logprobs = gen.logprobs >= 0;  // the engine requests above ask for them
+  auto job = std::make_unique<GenerationJob>(model_.engine, model_.tokenizer, choices, options);
   const bool chat = kind == Kind::kChat;
   // The choice's "logprobs" for the tokens of one delta (or of the whole answer); null when not asked for.
   auto logprobs_json = [this, chat, wanted = gen.logprobs >= 0](const ChoiceDelta& d, int64_t& text_offset) -> json {
