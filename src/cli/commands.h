@@ -18,6 +18,7 @@ void add_serve_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
   add_forward_command(app);
@@ -33,6 +34,7 @@ inline void register_commands(CLI::App& app) {
   add_data_command(app);
   add_plot_command(app);
   add_eval_command(app);
+  add_quantize_command(app);
 }
 
 }  // namespace whale::cli

@@ -1,7 +1,6 @@
 #include "io/safetensors.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "io/mapped_file.h"
 
 namespace whale {
 namespace {
@@ -133,29 +133,11 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
   file->path_ = path;
   const std::string name = path.string();
 
-  int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("{}: cannot open: {}", name, errno_str());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    fail("{}: cannot stat: {}", name, std::strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail("{}: not a regular file", name);
-  }
-  const uint64_t file_size = uint64_t(st.st_size);
-  if (file_size < 8) {
-    ::close(fd);
-    fail("{}: truncated safetensors file ({} bytes, need at least 8)", name, file_size);
-  }
-  void* map = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int map_err = errno;
-  ::close(fd);  // the mapping stays valid without the descriptor
-  if (map == MAP_FAILED) fail("{}: mmap failed: {}", name, std::strerror(map_err));
-  file->map_ = static_cast<const char*>(map);
-  file->map_size_ = size_t(file_size);
+  file->mapping_ = MappedFile::open(path);
+  file->map_ = file->mapping_->data();
+  file->map_size_ = file->mapping_->size();
+  const uint64_t file_size = file->map_size_;
+  if (file_size < 8) fail("{}: truncated safetensors file ({} bytes, need at least 8)", name, file_size);
 
   const uint64_t header_len = read_le64(file->map_);
   if (header_len > kMaxHeaderBytes)
@@ -184,9 +166,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
   return file;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (map_ != nullptr) ::munmap(const_cast<char*>(map_), map_size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 Tensor SafetensorsFile::get(const std::string& name) const {
   auto it = tensors_.find(name);

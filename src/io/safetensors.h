@@ -15,6 +15,8 @@
 
 namespace whale {
 
+class MappedFile;
+
 struct TensorInfo {
   DType dtype;
   Shape shape;
@@ -42,6 +44,7 @@ class SafetensorsFile {
   std::filesystem::path path_;
   std::map<std::string, TensorInfo> tensors_;
   std::map<std::string, std::string> metadata_;
+  std::shared_ptr<const MappedFile> mapping_;
   const char* map_ = nullptr;
   size_t map_size_ = 0;
   const char* data_ = nullptr;  // start of the data buffer inside map_

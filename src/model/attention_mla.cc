@@ -20,6 +20,7 @@ void Model::attention_mla(int64_t layer, std::span<const SeqChunk> batch, const 
   const int64_t nope = c.qk_nope_head_dim, rope = c.qk_rope_head_dim, dqk = c.qk_head_dim(), dv = c.v_head_dim;
   const int64_t r = c.kv_lora_rank;
   const float eps = float(c.rms_eps), scale = float(c.attention_scale());
+  absorbed = absorbed || w.kv_b.w.data == nullptr;  // files that store only W_UKᵀ / W_UV (GGUF attn_k_b / attn_v_b)
 
   float* q = grow(ws_.q, n * H * dqk);  // [n_tok, n_head, nope + rope]
   if (c.q_lora_rank > 0) {

@@ -277,6 +277,8 @@ void ModelConfig::validate(const std::string& source) const {
     if (n_head % n_kv_head) fail("{}: num_attention_heads must be a multiple of num_key_value_heads", source);
     if (d_head % 2) fail("{}: head_dim must be even", source);
   }
+  for (double f : rope.freq_factors)
+    if (!(f > 0 && std::isfinite(f))) fail("{}: RoPE frequency factor {} is not a positive number", source, f);
   // Guard against configs that would exhaust memory (parameters beyond 4T; the int64 count cannot overflow).
   if (double(vocab_size) * double(d_model) > 4e12) fail("{}: vocab_size × hidden_size is absurd", source);
   if (const double n = count_params<double>(*this); n > 4e12)

@@ -24,6 +24,9 @@ struct RopeConfig {
   double beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 0.0;
   // llama3
   double low_freq_factor = 1.0, high_freq_factor = 4.0;
+  // Per-dimension divisors of the rotation frequencies, applied after the scaling above ([dim / 2] or empty;
+  // GGUF's rope_freqs.weight, how llama.cpp stores llama3 scaling).
+  std::vector<double> freq_factors;
 };
 
 struct ModelConfig {

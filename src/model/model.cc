@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "io/gguf.h"
+#include "model/gguf_model.h"
 #include "ops/ops.h"
 
 namespace whale {
@@ -14,10 +16,22 @@ Model::Model(ModelConfig config, LoadedWeights weights, ThreadPool& pool)
                            : Rope(config_.rope, config_.d_head, RopeLayout::NeoX);
 }
 
-std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, ThreadPool& pool, const LoadOptions& options) {
-  ModelConfig config = ModelConfig::load(dir);
-  TensorStore store = TensorStore::open(dir);
-  LoadedWeights weights = LoadedWeights::load(config, store, pool, options);
+std::unique_ptr<Model> Model::load(const std::filesystem::path& path, ThreadPool& pool, const LoadOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool hub_dir = fs::is_directory(path, ec) && fs::exists(path / "config.json", ec);
+  if (!hub_dir && GgufStore::find_model_file(path)) {
+    GgufStore gguf = GgufStore::open(path);
+    ModelConfig config = gguf_model_config(gguf);
+    LoadedWeights weights = LoadedWeights::load(config, GgufWeightSource(gguf, config), pool, options);
+    return std::make_unique<Model>(std::move(config), std::move(weights), pool);
+  }
+  if (!hub_dir)
+    fail("{}: not a model: expected a hub checkpoint directory (config.json + model.safetensors) or a GGUF file",
+         path.string());
+  ModelConfig config = ModelConfig::load(path);
+  TensorStore store = TensorStore::open(path);
+  LoadedWeights weights = LoadedWeights::load(config, SafetensorsWeightSource(store), pool, options);
   return std::make_unique<Model>(std::move(config), std::move(weights), pool);
 }
 
@@ -139,7 +153,9 @@ Model::ActiveWeights Model::active_per_token() const {
     if (c.is_mla()) {
       if (c.q_lora_rank) add(L.mla.q_a.w), add(L.mla.q_b.w);
       else add(L.mla.q.w);
-      add(L.mla.kv_a.w), add(L.mla.kv_b.w), add(L.mla.o.w);  // kv_b: read as W_UKᵀ and W_UV when absorbed
+      add(L.mla.kv_a.w), add(L.mla.o.w);
+      if (L.mla.kv_b.w.data) add(L.mla.kv_b.w);  // read as W_UKᵀ and W_UV when absorbed
+      else for (int64_t h = 0; h < c.n_head; ++h) add(L.mla.w_uk_t[size_t(h)]), add(L.mla.w_uv[size_t(h)]);
     } else {
       add(L.gqa.q.w), add(L.gqa.k.w), add(L.gqa.v.w), add(L.gqa.o.w);
     }

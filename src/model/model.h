@@ -35,8 +35,9 @@ struct ForwardOptions {
 class Model {
  public:
   Model(ModelConfig config, LoadedWeights weights, ThreadPool& pool);
-  // Loads config.json + safetensors weights from a hub-layout directory.
-  static std::unique_ptr<Model> load(const std::filesystem::path& dir, ThreadPool& pool,
+  // Loads a hub-layout directory (config.json + safetensors weights) or a GGUF model (a .gguf file, the first
+  // file of a split set, or a directory holding one).
+  static std::unique_ptr<Model> load(const std::filesystem::path& path, ThreadPool& pool,
                                      const LoadOptions& options = {});
 
   const ModelConfig& config() const { return config_; }

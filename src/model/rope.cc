@@ -60,6 +60,10 @@ Rope::Rope(const RopeConfig& c, int64_t dim, RopeLayout layout) : dim_(dim), lay
       break;
     }
   }
+  if (!c.freq_factors.empty()) {
+    WHALE_CHECK(c.freq_factors.size() == freq.size());
+    for (size_t i = 0; i < freq.size(); ++i) freq[i] /= c.freq_factors[i];
+  }
   inv_freq_.assign(freq.begin(), freq.end());
 }
 

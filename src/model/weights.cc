@@ -1,6 +1,7 @@
 #include "model/weights.h"
 
 #include <cstring>
+#include <optional>
 
 #include "core/error.h"
 #include "core/huge_pages.h"
@@ -75,39 +76,50 @@ void ModelWeights::visit(const ModelConfig& c, const std::function<void(const Sl
   else matrix("lm_head.weight", c.vocab_size, c.d_model, &lm_head);
 }
 
-LoadedWeights LoadedWeights::load(const ModelConfig& config, const TensorStore& store, ThreadPool& pool,
+LoadedWeights LoadedWeights::load(const ModelConfig& config, const WeightSource& source, ThreadPool& pool,
                                   const LoadOptions& options) {
   LoadedWeights out;
-  std::string where = store.source().string();
+  const std::string where = source.where();
+  // MLA layers whose file holds W_UKᵀ / W_UV instead of kv_b_proj (GGUF attn_k_b / attn_v_b).
+  std::vector<std::optional<std::pair<Tensor, Tensor>>> absorbed(size_t(config.n_layer));
+  if (config.is_mla())
+    for (int64_t l = 0; l < config.n_layer; ++l) absorbed[size_t(l)] = source.absorbed_mla(l);
+  auto stored = [&](const std::string& name, const Shape& shape) {
+    std::optional<Tensor> t = source.find(name);
+    if (!t) fail("{}: tensor '{}' is missing", where, name);
+    if (t->shape() != shape)
+      fail("{}: tensor '{}' has shape {}, expected {}", where, name, shape_str(t->shape()), shape_str(shape));
+    if (!dtype_traits(t->dtype()).is_float)
+      fail("{}: tensor '{}' has integer dtype {}, expected a floating dtype", where, name, dtype_name(t->dtype()));
+    out.stored_bytes += t->nbytes();
+    return *t;
+  };
+  auto kv_b_layer = [&](const MatrixView* m) -> int64_t {  // the layer whose kv_b_proj slot m is, or -1
+    for (int64_t l = 0; l < config.n_layer; ++l)
+      if (m == &out.weights.layers[size_t(l)].mla.kv_b.w) return l;
+    return -1;
+  };
   out.weights.visit(config, [&](const ModelWeights::Slot& slot) {
-    if (!store.has(slot.name)) fail("{}: tensor '{}' is missing", where, slot.name);
-    const TensorInfo& info = store.info(slot.name);
-    if (info.shape != slot.shape)
-      fail("{}: tensor '{}' has shape {}, expected {}", where, slot.name, shape_str(info.shape), shape_str(slot.shape));
-    Tensor t = store.get(slot.name);
-    if (t.dtype() == DType::I64 || t.dtype() == DType::I32)
-      fail("{}: tensor '{}' has integer dtype {}, expected a floating dtype", where, slot.name, dtype_name(t.dtype()));
-    out.stored_bytes += t.nbytes();
     if (auto* v = std::get_if<VectorView*>(&slot.target)) {
-      Tensor f = t.to_f32();  // an aligned f32 copy (mapped data may be unaligned)
+      Tensor f = stored(slot.name, slot.shape).to_f32();  // an aligned f32 copy (mapped data may be unaligned)
       **v = VectorView{f.data<float>(), f.numel()};
       out.owned_.push_back(std::move(f));
       return;
     }
     MatrixView& m = *std::get<MatrixView*>(slot.target);
+    if (const int64_t layer = config.is_mla() ? kv_b_layer(&m) : -1; layer >= 0 && absorbed[size_t(layer)]) {
+      out.bind_absorbed(config, layer, *absorbed[size_t(layer)], where);
+      return;  // kv_b_proj stays unbound: attention runs in absorbed form
+    }
+    Tensor t = stored(slot.name, slot.shape);
     m = MatrixView{t.dtype(), slot.shape[0], slot.shape[1], t.raw(), nullptr};
     out.owned_.push_back(t);  // keeps the mapping alive
     if (t.dtype() == DType::F8E4M3) {
       std::string scale_name = slot.name + "_scale_inv";
-      if (!store.has(scale_name))
+      if (!source.find(scale_name))
         fail("{}: F8_E4M3 tensor '{}' needs its block scales '{}', which are missing", where, slot.name, scale_name);
-      Shape want = {ceil_div(m.rows, MatrixView::kBlock), ceil_div(m.cols, MatrixView::kBlock)};
-      const TensorInfo& si = store.info(scale_name);
-      if (si.shape != want)
-        fail("{}: tensor '{}' has shape {}, expected {}", where, scale_name, shape_str(si.shape), shape_str(want));
-      Tensor s = store.get(scale_name).to_f32();
+      Tensor s = stored(scale_name, {ceil_div(m.rows, MatrixView::kBlock), ceil_div(m.cols, MatrixView::kBlock)}).to_f32();
       m.block_scale = s.data<float>();
-      out.stored_bytes += si.nbytes;
       out.owned_.push_back(std::move(s));
     }
   });
@@ -115,6 +127,30 @@ LoadedWeights LoadedWeights::load(const ModelConfig& config, const TensorStore& 
   if (!options.mmap) out.make_resident(config, pool);
   if (config.is_mla()) out.derive_absorbed(config);
   return out;
+}
+
+// Per-head views of W_UKᵀ [n_head, kv_lora, nope] and W_UV [n_head, v, kv_lora] as stored.
+void LoadedWeights::bind_absorbed(const ModelConfig& c, int64_t layer, const std::pair<Tensor, Tensor>& uk_uv,
+                                  const std::string& where) {
+  const auto& [uk_t, uv] = uk_uv;
+  const Shape want_uk = {c.n_head, c.kv_lora_rank, c.qk_nope_head_dim}, want_uv = {c.n_head, c.v_head_dim, c.kv_lora_rank};
+  if (uk_t.shape() != want_uk || uv.shape() != want_uv)
+    fail("{}: layer {}: absorbed MLA matrices have shapes {} and {}, expected {} and {}", where, layer,
+         shape_str(uk_t.shape()), shape_str(uv.shape()), shape_str(want_uk), shape_str(want_uv));
+  MlaWeights& mla = weights.layers[size_t(layer)].mla;
+  mla.w_uk_t.clear();
+  mla.w_uv.clear();
+  for (int64_t h = 0; h < c.n_head; ++h) {
+    MatrixView a{uk_t.dtype(), c.kv_lora_rank, c.qk_nope_head_dim, nullptr, nullptr};
+    a.data = static_cast<const char*>(uk_t.raw()) + size_t(h) * a.nbytes();
+    MatrixView b{uv.dtype(), c.v_head_dim, c.kv_lora_rank, nullptr, nullptr};
+    b.data = static_cast<const char*>(uv.raw()) + size_t(h) * b.nbytes();
+    mla.w_uk_t.push_back(a);
+    mla.w_uv.push_back(b);
+  }
+  stored_bytes += uk_t.nbytes() + uv.nbytes();
+  owned_.push_back(uk_t);
+  owned_.push_back(uv);
 }
 
 LoadedWeights LoadedWeights::bind_f32(const ModelConfig& config, const F32Lookup& lookup) {
@@ -134,9 +170,13 @@ LoadedWeights LoadedWeights::bind_f32(const ModelConfig& config, const F32Lookup
 void LoadedWeights::make_resident(const ModelConfig& config, ThreadPool& pool) {
   std::vector<MatrixView*> matrices;
   weights.visit(config, [&](const ModelWeights::Slot& slot) {
-    if (auto* m = std::get_if<MatrixView*>(&slot.target)) matrices.push_back(*m);
+    if (auto* m = std::get_if<MatrixView*>(&slot.target); m && (*m)->data) matrices.push_back(*m);
   });
-  // visit() only lists the slots again; the views bound above are left as they are.
+  // visit() only lists the slots again; the views bound above are left as they are. Layers stored in
+  // absorbed form (bind_absorbed) have no kv_b_proj but per-head W_UKᵀ / W_UV views of the file.
+  for (LayerWeights& L : weights.layers)
+    if (config.is_mla() && L.mla.kv_b.w.data == nullptr)
+      for (size_t h = 0; h < L.mla.w_uk_t.size(); ++h) matrices.push_back(&L.mla.w_uk_t[h]), matrices.push_back(&L.mla.w_uv[h]);
   std::vector<size_t> offset(matrices.size() + 1, 0);
   for (size_t i = 0; i < matrices.size(); ++i) offset[i + 1] = offset[i] + (matrices[i]->nbytes() + 63) / 64 * 64;
   resident_ = allocate_huge_pages(offset.back());
@@ -155,6 +195,7 @@ void LoadedWeights::derive_absorbed(const ModelConfig& c) {
   const int64_t nope = c.qk_nope_head_dim, dv = c.v_head_dim, r = c.kv_lora_rank;
   for (LayerWeights& L : weights.layers) {
     const MatrixView& kv_b = L.mla.kv_b.w;
+    if (kv_b.data == nullptr) continue;  // stored in absorbed form (bind_absorbed)
     DType dt = kv_b.dtype == DType::BF16 ? DType::BF16 : DType::F32;
     Tensor uk_t = Tensor::zeros(dt, {c.n_head, r, nope});
     Tensor uv = Tensor::zeros(dt, {c.n_head, dv, r});

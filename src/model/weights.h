@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "io/safetensors.h"
 #include "model/config.h"
+#include "model/weight_source.h"
 #include "tensor/tensor.h"
 
 namespace whale {
@@ -91,7 +91,7 @@ struct LoadOptions {
 // Binds weights from a tensor store, keeping converted/derived buffers alive.
 class LoadedWeights {
  public:
-  static LoadedWeights load(const ModelConfig& config, const TensorStore& store, ThreadPool& pool,
+  static LoadedWeights load(const ModelConfig& config, const WeightSource& source, ThreadPool& pool,
                             const LoadOptions& options = {});
   // Views of f32 tensors held elsewhere (a trainer's master weights), without copying: valid while that
   // storage lives and keeps its size, and they see its updates (call again after an update to refresh the
@@ -105,6 +105,8 @@ class LoadedWeights {
   std::vector<Tensor> owned_;  // f32 copies of vectors, derived absorbed matrices
   std::shared_ptr<char> resident_;  // huge-page copy of the matrices (LoadOptions::mmap == false)
   void derive_absorbed(const ModelConfig& config);
+  void bind_absorbed(const ModelConfig& config, int64_t layer, const std::pair<Tensor, Tensor>& uk_uv,
+                     const std::string& where);
   void make_resident(const ModelConfig& config, ThreadPool& pool);
 };
 

@@ -56,26 +56,35 @@ Tensor Tensor::from_i64(Shape shape, std::span<const int64_t> values) {
   return t;
 }
 
-// Element i of a possibly unaligned view (mmap'd safetensors data has no alignment guarantee).
-template <typename T>
-static T load_at(const void* base, size_t i) {
-  T v;
-  std::memcpy(&v, static_cast<const char*>(base) + i * sizeof(T), sizeof(T));
-  return v;
+Tensor Tensor::reshaped(Shape shape) const {
+  WHALE_CHECK(shape_numel(shape) == numel());
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  (void)t.nbytes();  // block dtypes: the new rows must still be whole blocks (throws otherwise)
+  return t;
+}
+
+Tensor Tensor::slice(int64_t i) const {
+  WHALE_CHECK(rank() >= 1 && i >= 0 && i < dim(0));
+  Tensor t = *this;
+  t.shape_.erase(t.shape_.begin());
+  t.data_ = static_cast<const char*>(data_) + size_t(i) * t.nbytes();
+  return t;
+}
+
+void Tensor::dequantize_into(float* out) const {
+  const DTypeTraits& t = dtype_traits(dtype_);
+  if (t.is_float) {
+    t.dequantize_row(data_, out, numel());
+  } else {
+    std::vector<int64_t> ints = i64_values();
+    for (size_t i = 0; i < ints.size(); ++i) out[i] = float(ints[i]);
+  }
 }
 
 std::vector<float> Tensor::f32_values() const {
   std::vector<float> out(static_cast<size_t>(numel()));
-  for (size_t i = 0; i < out.size(); ++i) {
-    switch (dtype_) {
-      case DType::F32: out[i] = load_at<float>(data_, i); break;
-      case DType::BF16: out[i] = bf16_to_f32(load_at<uint16_t>(data_, i)); break;
-      case DType::F16: out[i] = f16_to_f32(load_at<uint16_t>(data_, i)); break;
-      case DType::F8E4M3: out[i] = f8e4m3_to_f32(load_at<uint8_t>(data_, i)); break;
-      case DType::I64: out[i] = float(load_at<int64_t>(data_, i)); break;
-      case DType::I32: out[i] = float(load_at<int32_t>(data_, i)); break;
-    }
-  }
+  dequantize_into(out.data());
   return out;
 }
 
@@ -83,29 +92,47 @@ Tensor Tensor::to_f32() const { return from_f32(shape_, f32_values()); }
 
 std::vector<int64_t> Tensor::i64_values() const {
   std::vector<int64_t> out(static_cast<size_t>(numel()));
-  if (dtype_ == DType::I64) std::memcpy(out.data(), data_, nbytes());
-  else if (dtype_ == DType::I32) for (size_t i = 0; i < out.size(); ++i) out[i] = load_at<int32_t>(data_, i);
-  else fail("expected an integer tensor (I64 or I32), got {}", dtype_name(dtype_));
+  if (dtype_ == DType::I64) {
+    std::memcpy(out.data(), data_, nbytes());
+  } else if (dtype_ == DType::I32) {
+    for (size_t i = 0; i < out.size(); ++i) {
+      int32_t v;
+      std::memcpy(&v, static_cast<const char*>(data_) + i * sizeof(v), sizeof(v));
+      out[i] = v;
+    }
+  } else {
+    fail("expected an integer tensor (I64 or I32), got {}", dtype_name(dtype_));
+  }
   return out;
 }
 
+size_t MatrixView::row_bytes() const { return dtype_nbytes(dtype, cols); }
+
 float MatrixView::at(int64_t r, int64_t c) const {
-  size_t i = size_t(r * cols + c);
-  float v = 0;
-  switch (dtype) {
-    case DType::F32: v = load_at<float>(data, i); break;
-    case DType::BF16: v = bf16_to_f32(load_at<uint16_t>(data, i)); break;
-    case DType::F16: v = f16_to_f32(load_at<uint16_t>(data, i)); break;
-    case DType::F8E4M3: v = f8e4m3_to_f32(load_at<uint8_t>(data, i)); break;
-    default: WHALE_CHECK(!"matrix dtype must be floating point");
-  }
+  const DTypeTraits& t = dtype_traits(dtype);
+  WHALE_CHECK(t.is_float);
+  // Decode the one block holding (r, c).
+  const int64_t b = c / t.block_elems;
+  float block[256];
+  WHALE_CHECK(t.block_elems <= 256);
+  t.dequantize_row(static_cast<const char*>(data) + size_t(r) * row_bytes() + size_t(b) * t.block_bytes, block,
+                   t.block_elems);
+  float v = block[c % t.block_elems];
   if (block_scale) v *= block_scale[(r / kBlock) * ((cols + kBlock - 1) / kBlock) + c / kBlock];
   return v;
 }
 
 void MatrixView::dequantize_rows(int64_t row_begin, int64_t row_end, float* out) const {
-  for (int64_t r = row_begin; r < row_end; ++r)
-    for (int64_t c = 0; c < cols; ++c) out[(r - row_begin) * cols + c] = at(r, c);
+  const DTypeTraits& t = dtype_traits(dtype);
+  WHALE_CHECK(t.is_float);
+  const size_t rb = row_bytes();
+  const int64_t n_col_blocks = (cols + kBlock - 1) / kBlock;
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    float* dst = out + (r - row_begin) * cols;
+    t.dequantize_row(static_cast<const char*>(data) + size_t(r) * rb, dst, cols);
+    if (block_scale)
+      for (int64_t c = 0; c < cols; ++c) dst[c] *= block_scale[(r / kBlock) * n_col_blocks + c / kBlock];
+  }
 }
 
 }  // namespace whale

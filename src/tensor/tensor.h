@@ -33,7 +33,7 @@ class Tensor {
   int64_t dim(size_t i) const { return shape_.at(i); }
   size_t rank() const { return shape_.size(); }
   int64_t numel() const { return shape_numel(shape_); }
-  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }
+  size_t nbytes() const { return dtype_nbytes(dtype_, numel()); }
   bool defined() const { return data_ != nullptr || numel() == 0; }
 
   const void* raw() const { return data_; }
@@ -41,6 +41,13 @@ class Tensor {
   template <typename T> const T* data() const { return static_cast<const T*>(data_); }
   template <typename T> T* mutable_data() { return static_cast<T*>(mutable_raw()); }
 
+  // Views sharing this tensor's storage: the same elements under another shape (equal numel), and
+  // element i along dimension 0 (shape without its first dimension).
+  Tensor reshaped(Shape shape) const;
+  Tensor slice(int64_t i) const;
+
+  // The values as f32 into out[numel] (any floating dtype, or I32/I64 as values).
+  void dequantize_into(float* out) const;
   // A copy converted to f32 (any floating dtype, or I32/I64 as values).
   Tensor to_f32() const;
   std::vector<float> f32_values() const;
@@ -53,8 +60,9 @@ class Tensor {
   std::shared_ptr<const void> storage_;
 };
 
-// Weight matrix W [rows, cols] as stored (y = x · Wᵀ), possibly block-quantized:
-// for F8E4M3, block_scale holds [ceil(rows/128), ceil(cols/128)] f32 multipliers (`weight_scale_inv`).
+// Weight matrix W [rows, cols] as stored (y = x · Wᵀ), possibly block-quantized: GGUF block types hold each
+// row as cols / block_elems blocks; for F8E4M3, block_scale holds [ceil(rows/128), ceil(cols/128)] f32
+// multipliers (`weight_scale_inv`).
 struct MatrixView {
   DType dtype = DType::F32;
   int64_t rows = 0, cols = 0;
@@ -62,7 +70,8 @@ struct MatrixView {
   const float* block_scale = nullptr;
   static constexpr int64_t kBlock = 128;
 
-  size_t nbytes() const { return size_t(rows * cols) * dtype_size(dtype); }
+  size_t row_bytes() const;
+  size_t nbytes() const { return size_t(rows) * row_bytes(); }
   // Dequantized element (slow path for references and tests).
   float at(int64_t r, int64_t c) const;
   // Dequantizes rows [row_begin, row_end) into out [row_end-row_begin, cols].

@@ -85,7 +85,7 @@ ParamSet ParamSet::from_checkpoint(const std::filesystem::path& dir, bool with_m
   TensorStore store = TensorStore::open(dir);
   ThreadPool pool(1);
   // The inference loader validates names, shapes and dtypes; its views are then read back as f32.
-  LoadedWeights loaded = LoadedWeights::load(out.config_, store, pool, LoadOptions{.mmap = true});
+  LoadedWeights loaded = LoadedWeights::load(out.config_, SafetensorsWeightSource(store), pool, LoadOptions{.mmap = true});
   loaded.weights.visit(out.config_, [&](const ModelWeights::Slot& slot) {
     Param p{slot.name, slot.shape, std::vector<float>(size_t(shape_numel(slot.shape))), {}, slot.trained,
             decays(slot.name, slot.shape)};

@@ -14,9 +14,11 @@ namespace {
 constexpr int64_t kRowGroup = 16;
 
 void check_args(const float* x, int64_t n, const MatrixView& w, const float* y) {
-  if (w.dtype != DType::F32 && w.dtype != DType::BF16 && w.dtype != DType::F16 && w.dtype != DType::F8E4M3)
-    fail("matmul: weight [{}, {}] has dtype {}; expected F32, BF16, F16 or F8_E4M3", w.rows, w.cols,
+  if (!dtype_traits(w.dtype).is_float)
+    fail("matmul: weight [{}, {}] has dtype {}; expected a floating-point or block-quantized dtype", w.rows, w.cols,
          dtype_name(w.dtype));
+  if (w.cols % dtype_traits(w.dtype).block_elems != 0)
+    fail("matmul: {} weight rows of {} elements are not whole blocks", dtype_name(w.dtype), w.cols);
   if (n < 0 || w.rows < 0 || w.cols < 0)
     fail("matmul: negative size (n={}, weight [{}, {}])", n, w.rows, w.cols);
   if (w.dtype == DType::F8E4M3 && w.block_scale == nullptr && w.rows * w.cols > 0)

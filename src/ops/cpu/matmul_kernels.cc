@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "core/error.h"
 #include "tensor/dtype.h"
@@ -68,7 +69,8 @@ struct LoadF8 {
 template <class Load>
 struct Ctx {
   Load load;
-  const typename Load::T* w;  // [m, k]
+  const typename Load::T* w;  // [m, k], or rows [w_row0, ...) of it
+  int64_t w_row0;
   const float* scales;        // [ceil(m/128), n_col_blocks] or null
   int64_t m, k, n_col_blocks, block;
   const float* x;  // [n, k]
@@ -86,7 +88,7 @@ HWY_INLINE void tile(const Ctx<Load>& c, int64_t r, int64_t a0) {
   const typename Load::T* rows[kW];
   const float* scale_rows[kW];
   for (size_t j = 0; j < kW; ++j) {
-    rows[j] = c.w + (r + int64_t(j)) * k;
+    rows[j] = c.w + (r - c.w_row0 + int64_t(j)) * k;
     scale_rows[j] = c.scales ? c.scales + ((r + int64_t(j)) / MatrixView::kBlock) * c.n_col_blocks : nullptr;
   }
   const float* x = c.x + a0 * k;
@@ -144,12 +146,43 @@ HWY_INLINE void group(const Ctx<Load>& c, int64_t r, int64_t n_rows, int64_t a0)
   for (int64_t j = 0; j < 4; j += int64_t(kW)) tile<kAct, kW>(c, r + j, a0);
 }
 
+// Cache blocking: a block of weight rows stays in L2 while every group of 4 activation rows (in L1) passes
+// over it. Each output's accumulation order depends only on k, never on n or the tiling, so a row's result
+// is bit-identical whether it is computed alone or in a batch.
+constexpr int64_t kRowBlock = 64;
+
+template <class Load>
+void row_block(const Ctx<Load>& c, int64_t n, int64_t rb, int64_t re) {
+  for (int64_t a0 = 0; a0 < n; a0 += 4) {
+    const int64_t n_act = std::min<int64_t>(4, n - a0);
+    for (int64_t r = rb; r < re;) {
+      const int64_t n_rows = re - r >= 4 ? 4 : 1;
+      switch (n_act) {
+        case 1:
+          group<1>(c, r, n_rows, a0);
+          break;
+        case 2:
+          group<2>(c, r, n_rows, a0);
+          break;
+        case 3:
+          group<3>(c, r, n_rows, a0);
+          break;
+        default:
+          group<4>(c, r, n_rows, a0);
+          break;
+      }
+      r += n_rows;
+    }
+  }
+}
+
 template <class Load>
 void matmul_rows_t(const Load& load, const MatmulArgs& args, int64_t row_begin, int64_t row_end) {
   const MatrixView& w = *args.w;
   const int64_t n_col_blocks = (w.cols + MatrixView::kBlock - 1) / MatrixView::kBlock;
   const Ctx<Load> c{load,
                     static_cast<const typename Load::T*>(w.data),
+                    0,
                     w.block_scale,
                     w.rows,
                     w.cols,
@@ -158,33 +191,25 @@ void matmul_rows_t(const Load& load, const MatmulArgs& args, int64_t row_begin, 
                     args.x,
                     args.y,
                     args.accumulate};
-  // Cache blocking: a block of weight rows stays in L2 while every group of 4 activation rows (in L1) passes
-  // over it. Each output's accumulation order depends only on k, never on n or the tiling, so a row's result
-  // is bit-identical whether it is computed alone or in a batch.
-  constexpr int64_t kRowBlock = 64;
+  for (int64_t rb = row_begin; rb < row_end; rb += kRowBlock) row_block(c, args.n, rb, std::min(row_end, rb + kRowBlock));
+}
+
+// Block-quantized weights (GGUF types): each block of weight rows is decoded to f32 once, then every
+// activation row passes over it with the f32 kernel. Same accumulation order as f32 weights, so batch-invariant.
+void matmul_rows_dequant(const MatmulArgs& args, int64_t row_begin, int64_t row_end) {
+  const MatrixView& w = *args.w;
+  const DTypeTraits& traits = dtype_traits(w.dtype);
+  thread_local std::vector<float> decoded;  // [kRowBlock, k]
+  decoded.resize(size_t(kRowBlock * w.cols));
+  const size_t row_bytes = w.row_bytes();
   for (int64_t rb = row_begin; rb < row_end; rb += kRowBlock) {
     const int64_t re = std::min(row_end, rb + kRowBlock);
-    for (int64_t a0 = 0; a0 < args.n; a0 += 4) {
-      const int64_t n_act = std::min<int64_t>(4, args.n - a0);
-      for (int64_t r = rb; r < re;) {
-        const int64_t n_rows = re - r >= 4 ? 4 : 1;
-        switch (n_act) {
-          case 1:
-            group<1>(c, r, n_rows, a0);
-            break;
-          case 2:
-            group<2>(c, r, n_rows, a0);
-            break;
-          case 3:
-            group<3>(c, r, n_rows, a0);
-            break;
-          default:
-            group<4>(c, r, n_rows, a0);
-            break;
-        }
-        r += n_rows;
-      }
-    }
+    for (int64_t r = rb; r < re; ++r)
+      traits.dequantize_row(static_cast<const char*>(w.data) + size_t(r) * row_bytes,
+                            decoded.data() + (r - rb) * w.cols, w.cols);
+    const Ctx<LoadF32> c{LoadF32{}, decoded.data(), rb, nullptr, w.rows, w.cols, 1, std::max<int64_t>(w.cols, 1),
+                         args.x, args.y, args.accumulate};
+    row_block(c, args.n, rb, re);
   }
 }
 
@@ -199,7 +224,8 @@ void MatmulRows(const MatmulArgs& args, int64_t row_begin, int64_t row_end) {
     case DType::F8E4M3:
       return matmul_rows_t(LoadF8{f8e4m3_table()}, args, row_begin, row_end);
     default:
-      WHALE_CHECK(!"matmul weight dtype must be floating point");
+      WHALE_CHECK(is_block_quantized(args.w->dtype));
+      return matmul_rows_dequant(args, row_begin, row_end);
   }
 }
 
