@@ -1,5 +1,5 @@
 // Fuzzes the GGUF reader (header, every metadata value type, tensor infos, data bounds) and what is built
-// from the metadata alone: the model config of the deepseek2 / qwen2 / llama keys. The input is the whole
+// from the metadata alone: the model config of the deepseek2 / qwen2 / llama keys and the tokenizer. The input is the whole
 // file, held in a memfd so GgufFile::open maps it as it would a real file.
 #include <sys/mman.h>
 #include <unistd.h>
@@ -10,6 +10,7 @@
 #include "fuzz_common.h"
 #include "io/gguf.h"
 #include "model/gguf_model.h"
+#include "tokenizer/gguf_tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int fd = memfd_create("fuzz.gguf", MFD_CLOEXEC);
@@ -27,6 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const auto* bytes = static_cast<const volatile uint8_t*>(t.raw());
       (void)bytes[0];
       (void)bytes[info.nbytes - 1];
+    }
+    try {
+      const whale::Tokenizer tokenizer = whale::tokenizer_from_gguf(file->metadata());
+      (void)tokenizer.decode(tokenizer.encode("Hello, 世界 123 <｜end▁of▁sentence｜>"));
+    } catch (const whale::Error&) {
     }
     whale::GgufStore store = whale::GgufStore::open(path);
     (void)whale::gguf_model_config(store);

@@ -9,7 +9,9 @@
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/regex.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_files.h"
 #include "tokenizer/utf8.h"
 
 namespace whale {
@@ -248,6 +250,83 @@ TEST(PreTokenizer, ByteLevelWithRegexAndPrefixSpace) {
   p.split("Hello world's  12", pieces, arena);
   EXPECT_EQ(std::vector<std::string>(pieces.begin(), pieces.end()),
             (std::vector<std::string>{" Hello", " world", "'s", " ", " 12"}));
+}
+
+using Strings = std::vector<std::string>;
+
+Strings matches(const std::string& pattern, std::string_view text) {
+  std::vector<Span> spans;
+  Regex(pattern, "test").find_all(text, spans);
+  Strings out;
+  for (const auto& [begin, end] : spans) out.emplace_back(text.substr(begin, end - begin));
+  return out;
+}
+
+// HF's \s (Oniguruma) is the White_Space property. PCRE2's \s (UCP) also matches U+180E MONGOLIAN VOWEL
+// SEPARATOR, a format character (Cf) since Unicode 6.3.
+TEST(Regex, WhitespaceIsTheWhiteSpacePropertyAsInHf) {
+  const std::string mvs = "\u180E";
+  EXPECT_EQ(matches(R"(\s+)", "a" + mvs + " b\u00A0\u3000c\u0085"), (Strings{" ", "\u00A0\u3000", "\u0085"}));
+  EXPECT_EQ(matches(R"(\S+)", mvs), (Strings{mvs}));
+  EXPECT_EQ(matches(R"([^\s\p{L}]+)", "x" + mvs + "\t"), (Strings{mvs}));
+  EXPECT_EQ(matches(R"(\s*[\r\n]+)", mvs + "\n"), (Strings{"\n"}));
+}
+
+// Characters new in Unicode 15.0 (DerivedAge), which PCRE2 10.42's Unicode 14 tables leave unassigned and HF
+// (Unicode 15) classifies: U+11F04 KAWI LETTER A (Lo), U+31350 the first CJK Extension H ideograph (Lo),
+// U+1E4D0 NAG MUNDARI LETTER O (Lo), U+11F50 KAWI DIGIT ZERO (Nd), U+11B00 DEVANAGARI HEAD MARK (Po),
+// U+1F6DC WIRELESS (So), U+0CF3 KANNADA SIGN COMBINING ANUSVARA ABOVE RIGHT (Mc).
+TEST(Regex, CharactersNewInUnicode15AreClassifiedAsInHf) {
+  const std::string kawi_a = "\U00011F04", cjk_h = "\U00031350", mundari_o = "\U0001E4D0";
+  const std::string kawi_digits = "\U00011F50\U00011F51\U00011F52\U00011F53";
+  const std::string head_mark = "\U00011B00", wireless = "\U0001F6DC", anusvara = "\u0CF3";
+  EXPECT_EQ(matches(R"(\p{L}+)", kawi_a + cjk_h + mundari_o), (Strings{kawi_a + cjk_h + mundari_o}));
+  EXPECT_EQ(matches(R"(\pL)", kawi_a), (Strings{kawi_a}));
+  EXPECT_EQ(matches(R"(\p{Lo})", cjk_h), (Strings{cjk_h}));
+  EXPECT_EQ(matches(R"(\P{L})", kawi_a), (Strings{}));
+  EXPECT_EQ(matches(R"(\p{^L})", kawi_a), (Strings{}));
+  EXPECT_EQ(matches(R"([^\p{L}])", kawi_a), (Strings{}));
+  EXPECT_EQ(matches(R"(\p{N}+)", kawi_digits), (Strings{kawi_digits}));
+  EXPECT_EQ(matches(R"(\p{Nd}{1,3})", kawi_digits), (Strings{kawi_digits.substr(0, 12), kawi_digits.substr(12)}));
+  EXPECT_EQ(matches(R"(\p{L})", kawi_digits), (Strings{}));
+  EXPECT_EQ(matches(R"(\p{P})", head_mark), (Strings{head_mark}));
+  EXPECT_EQ(matches(R"(\p{S})", wireless), (Strings{wireless}));
+  EXPECT_EQ(matches(R"(a\p{M})", "a" + anusvara), (Strings{"a" + anusvara}));
+  // GPT-2's "other" class: the new symbol is in it, the new digit and letter are not.
+  EXPECT_EQ(matches(R"( ?[^\s\p{L}\p{N}]+)", kawi_a + " " + wireless + kawi_digits),
+            (Strings{" " + wireless}));
+  // Still unassigned in Unicode 15.0: U+11F11 (inside the Kawi block).
+  EXPECT_EQ(matches(R"(\p{L})", "\U00011F11"), (Strings{}));
+  // A word of a million letters ending in a new one is one match (the widened class needs no JIT stack).
+  std::string word;
+  for (int i = 0; i < 1000000; ++i) word += "ж";
+  word += kawi_a;
+  EXPECT_EQ(matches(R"([^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+)", word), (Strings{word}));
+}
+
+Strings deepseek_v3_pieces(const std::string& text) {
+  const PreTokenizer p = PreTokenizer::from_json(deepseek_v3_pre_tokenizer(), "test");
+  std::vector<std::string_view> pieces;
+  std::deque<std::string> arena;
+  p.split(text, pieces, arena);
+  return {pieces.begin(), pieces.end()};
+}
+
+// DeepSeek-V3's pre-tokenizer on those characters, as HF splits (from the classes above): runs of up to three
+// Kawi digits; Kawi letters as a word with its leading space; U+180E is not the whitespace before a newline.
+TEST(PreTokenizer, DeepSeekV3RegexesSplitNewerCharactersAsHf) {
+  const std::string d0 = "\U00011F50", d1 = "\U00011F51", d2 = "\U00011F52", d3 = "\U00011F53";
+  EXPECT_EQ(deepseek_v3_pieces(d0 + d1 + d2 + d3), (Strings{d0 + d1 + d2, d3}));
+  const std::string a = "\U00011F04", i = "\U00011F06";
+  EXPECT_EQ(deepseek_v3_pieces(a + a + " " + i), (Strings{a + a, " " + i}));
+  EXPECT_EQ(deepseek_v3_pieces("\u180E\n"), (Strings{"\u180E", "\n"}));
+  const Tokenizer& t = deepseek();
+  std::vector<int32_t> by_piece;
+  for (const std::string& piece : {d0 + d1 + d2, d3}) {
+    const std::vector<int32_t> ids = t.encode(piece);
+    by_piece.insert(by_piece.end(), ids.begin(), ids.end());
+  }
+  EXPECT_EQ(t.encode(d0 + d1 + d2 + d3), by_piece);
 }
 
 }  // namespace

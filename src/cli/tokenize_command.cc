@@ -1,4 +1,5 @@
-// whale tokenize --tokenizer DIR            JSON lines on stdin → JSON lines on stdout:
+// whale tokenize --tokenizer DIR            JSON lines on stdin → JSON lines on stdout (DIR: tokenizer.json's
+// directory, or a GGUF model file or directory, whose vocabulary tokenizes as llama.cpp's does):
 //   {"text": ...}                                    → {"ids": [...], "decoded": ...}
 //   {"messages": [...], "add_generation_prompt": b}  → {"rendered": ..., "ids": [...]}
 //   anything malformed                               → {"error": ...} (the stream goes on; exit code 1 at the end)
@@ -6,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -34,7 +36,11 @@ json handle_line(const std::string& line, const Tokenizer& tokenizer, std::optio
     if (!request["messages"].is_array()) fail("field 'messages' must be an array");
     const json& flag = request.contains("add_generation_prompt") ? request["add_generation_prompt"] : json(false);
     if (!flag.is_boolean()) fail("field 'add_generation_prompt' must be a boolean");
-    if (!chat) chat = ChatTemplate::from_tokenizer_config(tokenizer.config(), dir + "/tokenizer_config.json");
+    if (!chat) {
+      // Errors name tokenizer_config.json, or the GGUF file (or directory) whose metadata holds the template.
+      const bool hub = std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json");
+      chat = ChatTemplate::from_tokenizer_config(tokenizer.config(), hub ? dir + "/tokenizer_config.json" : dir);
+    }
     const std::string rendered = chat->render(request["messages"], flag.get<bool>());
     return {{"rendered", rendered}, {"ids", tokenizer.encode(rendered)}};
   }
@@ -76,7 +82,9 @@ void add_tokenize_command(CLI::App& app) {
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Encode/decode text and render chats (JSON lines on stdin)");
-  cmd->add_option("--tokenizer", opt->dir, "directory with tokenizer.json (+ tokenizer_config.json)")->required();
+  cmd->add_option("--tokenizer", opt->dir,
+                  "directory with tokenizer.json (+ tokenizer_config.json), or a GGUF model (file or directory)")
+      ->required();
   cmd->add_option("--text", opt->text, "tokenize this text and print ids, tokens and decoded text");
   cmd->callback([opt] {
     const Tokenizer tokenizer = Tokenizer::load(opt->dir);

@@ -458,6 +458,10 @@ Tensor GgufStore::get(const std::string& name) const {
   return files_[it->second]->get(name);
 }
 
+void GgufStore::drop_resident_pages() const {
+  for (const auto& f : files_) f->mapping().drop_resident_pages();
+}
+
 std::vector<std::string> GgufStore::names() const {
   std::vector<std::string> out;
   for (const auto& [name, f] : where_) out.push_back(name);

@@ -109,6 +109,7 @@ class GgufFile {
   // Zero-copy view (row-major shape, stored dtype) that keeps the file mapped. Throws if absent or if its
   // type is one whale does not run.
   Tensor get(const std::string& name) const;
+  const MappedFile& mapping() const { return *mapping_; }
 
  private:
   GgufFile() = default;
@@ -141,6 +142,8 @@ class GgufStore {
   Tensor get(const std::string& name) const;
   std::vector<std::string> names() const;
   const std::vector<std::shared_ptr<GgufFile>>& files() const { return files_; }
+  // Drops the files' mapped pages from resident memory (see MappedFile::drop_resident_pages).
+  void drop_resident_pages() const;
 
  private:
   std::vector<std::shared_ptr<GgufFile>> files_;

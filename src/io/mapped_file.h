@@ -17,6 +17,9 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   const char* data() const { return data_; }
+  // Drops the mapped pages from this process's resident memory (they are read from the file again if
+  // touched): for after the contents were copied elsewhere.
+  void drop_resident_pages() const;
   size_t size() const { return size_; }
 
  private:

@@ -254,6 +254,10 @@ const TensorInfo& TensorStore::info(const std::string& name) const {
   return files_[it->second]->tensors().at(name);
 }
 
+void TensorStore::drop_resident_pages() const {
+  for (const auto& f : files_) f->mapping().drop_resident_pages();
+}
+
 std::vector<std::string> TensorStore::names() const {
   std::vector<std::string> out;
   out.reserve(where_.size());

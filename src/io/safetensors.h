@@ -38,6 +38,7 @@ class SafetensorsFile {
   bool has(const std::string& name) const { return tensors_.count(name) != 0; }
   // Zero-copy view into the mapping (keeps the file mapped while the Tensor lives). Throws if absent.
   Tensor get(const std::string& name) const;
+  const MappedFile& mapping() const { return *mapping_; }
 
  private:
   SafetensorsFile() = default;
@@ -62,6 +63,8 @@ class TensorStore {
   const TensorInfo& info(const std::string& name) const;
   std::vector<std::string> names() const;
   const std::filesystem::path& source() const { return source_; }
+  // Drops the files' mapped pages from resident memory (see MappedFile::drop_resident_pages).
+  void drop_resident_pages() const;
 
  private:
   std::filesystem::path source_;

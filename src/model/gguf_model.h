@@ -41,6 +41,7 @@ class GgufWeightSource : public WeightSource {
   std::string where() const override { return gguf_.source().string(); }
   std::optional<Tensor> find(const std::string& hub_name) const override;
   std::optional<std::pair<Tensor, Tensor>> absorbed_mla(int64_t layer) const override;
+  void drop_resident_pages() const override { gguf_.drop_resident_pages(); }
 
  private:
   std::optional<Tensor> get(const std::string& gguf_name) const;

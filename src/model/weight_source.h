@@ -22,6 +22,8 @@ class WeightSource {
   // MLA layers stored in absorbed form (GGUF's attn_k_b / attn_v_b): W_UKᵀ [n_head, kv_lora_rank,
   // qk_nope_head_dim] and W_UV [n_head, v_head_dim, kv_lora_rank]; kv_b_proj is then absent.
   virtual std::optional<std::pair<Tensor, Tensor>> absorbed_mla(int64_t layer) const { return std::nullopt; }
+  // Called once the weights were copied out of the file mappings: their pages need not stay resident.
+  virtual void drop_resident_pages() const {}
 };
 
 class SafetensorsWeightSource : public WeightSource {
@@ -32,6 +34,7 @@ class SafetensorsWeightSource : public WeightSource {
     if (!store_.has(hub_name)) return std::nullopt;
     return store_.get(hub_name);
   }
+  void drop_resident_pages() const override { store_.drop_resident_pages(); }
 
  private:
   const TensorStore& store_;

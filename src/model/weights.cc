@@ -124,8 +124,11 @@ LoadedWeights LoadedWeights::load(const ModelConfig& config, const WeightSource&
     }
   });
   if (config.tie_word_embeddings) out.weights.lm_head = out.weights.embed;
-  if (!options.mmap) out.make_resident(config, pool);
-  if (config.is_mla()) out.derive_absorbed(config);
+  if (config.is_mla()) out.derive_absorbed(config);  // reads kv_b once, wherever it lives
+  if (!options.mmap) {
+    out.make_resident(config, pool);
+    source.drop_resident_pages();  // the copy replaces the mapping: do not hold both in memory
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include "core/error.h"
+#include "tokenizer/regex_unicode.h"
 #include "tokenizer/utf8.h"
 
 namespace whale {
@@ -50,19 +51,26 @@ bool match_once(pcre2_code* code, std::string_view text, size_t start, uint32_t 
 }  // namespace
 
 Regex::Regex(std::string_view pattern, std::string_view source, bool literal) {
-  int error_code = 0;
-  PCRE2_SIZE error_offset = 0;
   const uint32_t options = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);  // LITERAL excludes UCP
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
-                                   &error_code, &error_offset, nullptr);
-  if (!code)
-    fail("{}: cannot compile regex at offset {}: {}", source, error_offset, pcre2_message(error_code));
-  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
-  code_ = std::shared_ptr<void>(code, [](void* p) { pcre2_code_free(static_cast<pcre2_code*>(p)); });
+  auto compile = [&](std::string_view p, std::string_view what) {
+    int error_code = 0;
+    PCRE2_SIZE error_offset = 0;
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(), options, &error_code,
+                                     &error_offset, nullptr);
+    if (!code)
+      fail("{}: cannot compile regex{} at offset {}: {}", source, what, error_offset, pcre2_message(error_code));
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
+    return std::shared_ptr<void>(code, [](void* c) { pcre2_code_free(static_cast<pcre2_code*>(c)); });
+  };
+  code_ = compile(pattern, "");
+  if (literal) return;
+  const std::string hf = with_hf_character_classes(pattern);
+  if (hf == pattern) return;
+  hf_code_ = compile(hf, " (rewritten for HF's character classes)");
 }
 
 void Regex::find_all(std::string_view text, std::vector<Span>& out) const {
-  pcre2_code* code = as_code(code_);
+  pcre2_code* code = as_code(hf_code_ && has_reclassified_characters(text) ? hf_code_ : code_);
   size_t start = 0;
   Span span;
   while (start <= text.size() && match_once(code, text, start, 0, span)) {
@@ -80,7 +88,7 @@ void Regex::find_all(std::string_view text, std::vector<Span>& out) const {
 
 bool Regex::matches_at(std::string_view text, size_t pos) const {
   Span span;
-  return match_once(as_code(code_), text, pos, PCRE2_ANCHORED, span);
+  return match_once(as_code(hf_code_ ? hf_code_ : code_), text, pos, PCRE2_ANCHORED, span);
 }
 
 }  // namespace whale

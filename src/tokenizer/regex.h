@@ -1,4 +1,6 @@
-// PCRE2 regex (UTF + UCP, JIT-compiled) as tokenizer.json patterns need: \p{L}, \p{N}, lookahead, ...
+// PCRE2 regex (UTF + UCP, JIT-compiled) as tokenizer.json patterns need: \p{L}, \p{N}, lookahead, ... matching
+// what HF's classes match (regex_unicode.h): texts holding a character that PCRE2 classifies differently use the
+// pattern rewritten for it, all others the pattern as written, which PCRE2's JIT runs faster.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +27,8 @@ class Regex {
   bool matches_at(std::string_view text, size_t pos) const;
 
  private:
-  std::shared_ptr<void> code_;  // pcre2_code_8
+  std::shared_ptr<void> code_;     // pcre2_code_8 of the pattern as written
+  std::shared_ptr<void> hf_code_;  // the pattern with HF's character classes, where they differ
 };
 
 }  // namespace whale

@@ -1,10 +1,13 @@
 #include "tokenizer/tokenizer.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/gguf.h"
 #include "tokenizer/byte_level.h"
+#include "tokenizer/gguf_tokenizer.h"
 #include "tokenizer/utf8.h"
 
 namespace whale {
@@ -62,11 +65,53 @@ std::string config_token(const json& config, const char* field) {
   return "";
 }
 
+// Drops each space s[i - 1] before a character s[i] for which drop(s, i) holds.
+template <typename Drop>
+std::string drop_spaces_before(std::string_view s, Drop drop) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i > 0 && s[i - 1] == ' ' && drop(s, i)) out.pop_back();
+    out += s[i];
+  }
+  return out;
+}
+
+// llama.cpp's detokenizer clean-up (HF's clean_up_tokenization without its " n't" rule), three passes: the
+// space before ? ! . , goes; " ' " becomes "'"; the space before 's 'm 're 've goes.
+std::string clean_up_spaces(std::string_view text) {
+  const std::string punctuation = drop_spaces_before(text, [](std::string_view s, size_t i) {
+    return s[i] == '?' || s[i] == '!' || s[i] == '.' || s[i] == ',';
+  });
+  // " ' " → "'": the apostrophe takes the place of the space before it and swallows the one after it.
+  std::string quotes;
+  const std::string_view s = punctuation;
+  size_t swallowed = std::string::npos;  // a space taken by the last match, not reusable by the next one
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == swallowed) continue;
+    if (s[i] == '\'' && i > 0 && i - 1 != swallowed && s[i - 1] == ' ' && i + 1 < s.size() && s[i + 1] == ' ') {
+      quotes.back() = '\'';
+      swallowed = i + 1;
+    } else {
+      quotes += s[i];
+    }
+  }
+  return drop_spaces_before(quotes, [](std::string_view s, size_t i) {
+    if (s[i] != '\'' || i + 1 >= s.size()) return false;
+    const char a = s[i + 1];
+    return a == 's' || a == 'm' || (i + 2 < s.size() && s[i + 2] == 'e' && (a == 'r' || a == 'v'));
+  });
+}
+
 }  // namespace
 
-Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
-  const std::filesystem::path tokenizer_path = dir / "tokenizer.json";
-  const std::filesystem::path config_path = dir / "tokenizer_config.json";
+Tokenizer Tokenizer::load(const std::filesystem::path& path) {
+  const std::filesystem::path tokenizer_path = path / "tokenizer.json";
+  const std::filesystem::path config_path = path / "tokenizer_config.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(tokenizer_path, ec))
+    if (const std::optional<std::filesystem::path> gguf = GgufStore::find_model_file(path))
+      return tokenizer_from_gguf(GgufFile::open(*gguf)->metadata());
   const json tokenizer = read_json(tokenizer_path);
   const json config = std::filesystem::exists(config_path) ? read_json(config_path) : json::object();
   return from_json(tokenizer, config, tokenizer_path.string());
@@ -163,7 +208,7 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
   }
   std::string text;
   utf8::append_lossy(bytes, text);
-  return text;
+  return clean_up_spaces_ ? clean_up_spaces(text) : text;
 }
 
 std::string_view Tokenizer::token_bytes(int32_t id) const {

@@ -1,6 +1,7 @@
 // Byte-level BPE tokenizer loaded from a hub tokenizer.json (+ tokenizer_config.json), matching HF
 // tokenizers token for token: added tokens matched in the raw text, then the pre-tokenizer regexes
-// (PCRE2), then BPE merges by rank. Decoding uses the ByteLevel decoder.
+// (PCRE2), then BPE merges by rank. Decoding uses the ByteLevel decoder. A GGUF vocabulary loads too, with
+// llama.cpp's semantics (gguf_tokenizer.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -19,17 +20,21 @@
 
 namespace whale {
 
+class GgufMetadata;
+
 class Tokenizer {
  public:
-  // Reads DIR/tokenizer.json and, if present, DIR/tokenizer_config.json (BOS/EOS, chat template).
-  static Tokenizer load(const std::filesystem::path& dir);
+  // Reads DIR/tokenizer.json and, if present, DIR/tokenizer_config.json (BOS/EOS, chat template). `path` may
+  // also be a .gguf file, or a directory without tokenizer.json that holds one GGUF model: its vocabulary.
+  static Tokenizer load(const std::filesystem::path& path);
   // From parsed file contents; `source` names them in errors. `config` may be null or an empty object.
   static Tokenizer from_json(const nlohmann::json& tokenizer, const nlohmann::json& config,
                              std::string_view source);
 
   // Text → ids, without BOS/EOS (HF encode(text, add_special_tokens=False)). Invalid UTF-8 → whale::Error.
   std::vector<int32_t> encode(std::string_view text) const;
-  // Ids → text; an unknown id → whale::Error naming it. Invalid UTF-8 in the bytes becomes U+FFFD.
+  // Ids → text; an unknown id → whale::Error naming it. Invalid UTF-8 in the bytes becomes U+FFFD. GGUF
+  // vocabularies whose pre-tokenizer says so then clean up spaces as llama.cpp's detokenizer does.
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
 
   // The bytes one token contributes to decoded text (may be a partial UTF-8 character).
@@ -50,6 +55,7 @@ class Tokenizer {
   const nlohmann::json& config() const { return config_; }
 
  private:
+  friend Tokenizer tokenizer_from_gguf(const GgufMetadata& meta);  // sets the llama.cpp decoding rules
   void check_id(int32_t id) const;
 
   BpeModel model_;
@@ -62,11 +68,13 @@ class Tokenizer {
   std::vector<bool> known_, special_;     // [vocab_size]
   int32_t bos_id_ = -1, eos_id_ = -1;
   bool add_bos_token_ = false;
+  bool clean_up_spaces_ = false;  // llama.cpp's clean_spaces (" ?" → "?", ...) in decode()
   nlohmann::json config_ = nlohmann::json::object();
 };
 
 // Decodes ids one at a time, returning only complete UTF-8 text; bytes of a character split across tokens
-// are held until it completes. The concatenation of all push() results and finish() equals decode(ids).
+// are held until it completes. The concatenation of all push() results and finish() equals decode(ids)
+// (before the clean-up of spaces of some GGUF vocabularies, which llama.cpp's streaming does not do either).
 class StreamingDecoder {
  public:
   explicit StreamingDecoder(const Tokenizer& tokenizer, bool skip_special_tokens = false)
