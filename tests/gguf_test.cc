@@ -205,6 +205,25 @@ TEST(GgufReader, MalformedHeadersNameTheProblem) {
   EXPECT_TRUE(has(error_of([&] { f->get("qb"); }), "type Q2_K, which whale does not run"));
 }
 
+// Found by fuzzing: a zero dimension makes numel 0, but the product of the others must not overflow either
+// (shapes are multiplied in the other order elsewhere).
+TEST(GgufReader, AZeroDimensionDoesNotHideAnOverflow) {
+  TempDir dir;
+  const float v[32] = {};
+  {
+    GgufWriter w(dir.path() / "t.gguf", {}, {{"t", DType::F32, {1, 1, 1, 32}}});
+    w.write_tensor(v, sizeof(v));
+    w.finish();
+  }
+  std::vector<char> b = read_bytes(dir.path() / "t.gguf");
+  const size_t t = info_pos(b, "t");
+  patch<uint64_t>(b, t + 12, 0);
+  patch<uint64_t>(b, t + 20, uint64_t(1) << 40);
+  patch<uint64_t>(b, t + 28, uint64_t(1) << 40);
+  write_bytes(dir.path() / "t.gguf", b);
+  EXPECT_NE(error_of([&] { GgufFile::open(dir.path() / "t.gguf"); }).find("overflow"), std::string::npos);
+}
+
 TEST(GgufReader, DuplicateNamesAreErrors) {
   TempDir dir;
   const float v[8] = {};

@@ -323,12 +323,15 @@ std::shared_ptr<GgufFile> GgufFile::open(const fs::path& path) {
     const std::string what = fmt::format("{}: tensor '{}'", name, t.name);
     const uint32_t n_dims = in.read<uint32_t>("tensor dimension count");
     if (n_dims == 0 || n_dims > kMaxDims) fail("{}: {} dimensions (supported: 1 to {})", what, n_dims, kMaxDims);
-    uint64_t numel = 1;
+    // The product of the nonzero dimensions must fit in int64, so that every partial product does, in any
+    // order (Shape products run from the last dimension; a zero dimension elsewhere makes numel 0).
+    uint64_t numel = 1, bound = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const uint64_t ne = in.read<uint64_t>("tensor dimension");
-      if (ne > uint64_t(std::numeric_limits<int64_t>::max()) || __builtin_mul_overflow(numel, ne, &numel) ||
-          numel > uint64_t(std::numeric_limits<int64_t>::max()))
+      if (ne > uint64_t(std::numeric_limits<int64_t>::max()) || __builtin_mul_overflow(bound, std::max<uint64_t>(ne, 1), &bound) ||
+          bound > uint64_t(std::numeric_limits<int64_t>::max()))
         fail("{}: dimensions too large (overflow)", what);
+      numel *= ne;
       t.ne.push_back(int64_t(ne));
     }
     t.ggml_type = in.read<uint32_t>("tensor type");
