@@ -19,6 +19,7 @@ void add_data_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_perplexity_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
   add_forward_command(app);
@@ -35,6 +36,7 @@ inline void register_commands(CLI::App& app) {
   add_plot_command(app);
   add_eval_command(app);
   add_quantize_command(app);
+  add_perplexity_command(app);
 }
 
 }  // namespace whale::cli
