@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "train/interrupt.h"
 #include "core/error.h"
 #include "rl/cold_start.h"
 #include "rl/grpo_trainer.h"
@@ -86,6 +87,7 @@ void add_rl_command(CLI::App& app) {
       return;
     }
     if (opt->config.empty()) fail("whale rl: give --config FILE.toml to train, or a subcommand (cold-start)");
+    install_interrupt_handler();  // before anything slow: a Ctrl-C while loading still ends with a checkpoint
     const rl::GrpoConfig config = rl::load_grpo_config(opt->config);
     const rl::GrpoSummary s = rl::run_grpo(config, {.resume = opt->resume, .progress = !opt->quiet});
     nlohmann::json out = {{"steps", s.steps_done},         {"first_step", s.first_step},

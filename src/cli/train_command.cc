@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "train/interrupt.h"
 #include "train/trainer.h"
 
 namespace whale::cli {
@@ -20,6 +21,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", opt->resume, "continue from the latest checkpoint in [train] out");
   cmd->add_flag("--quiet", opt->quiet, "no progress line");
   cmd->callback([opt] {
+    install_interrupt_handler();  // before anything slow: a Ctrl-C while loading still ends with a checkpoint
     TrainConfig config = load_train_config(opt->config);
     TrainSummary s = run_training(config, {.resume = opt->resume, .progress = !opt->quiet});
     nlohmann::json out = {{"steps", s.steps_done},       {"first_step", s.first_step},
