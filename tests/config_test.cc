@@ -2,11 +2,16 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/gguf_writer.h"
 #include "model/config.h"
+#include "model/gguf_model.h"
+#include "temp_dir.h"
 
 namespace whale {
 namespace {
@@ -123,6 +128,106 @@ TEST(Config, ErrorsNameTheField) {
   EXPECT_NE(error_of(j).find("quant_method 'gptq'"), std::string::npos);
   EXPECT_NE(error_of(json::array()).find("expected a JSON object"), std::string::npos);
   EXPECT_THROW(ModelConfig::load("/nonexistent/dir"), Error);
+}
+
+// Values that parse but make no sense: each is an error naming the file, the field and the value.
+TEST(Config, RejectsSenselessValuesNamingFieldAndValue) {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  const json v3 = read_json(kModels + "deepseek-v3-tiny/config.json");      // vocab 320, 8 experts, 4 groups
+  const json llama = read_json(kModels + "llama-r1-distill-tiny/config.json");  // llama3 RoPE scaling
+  struct Case {
+    const json& base;
+    std::function<void(json&)> edit;
+    std::string field, value;
+  };
+  const std::vector<Case> cases = {
+      {v3, [&](json& j) { j["rms_norm_eps"] = 0.0; }, "rms_norm_eps", "= 0 "},
+      {v3, [&](json& j) { j["rms_norm_eps"] = -1e-6; }, "rms_norm_eps", "-1e-06"},
+      {v3, [&](json& j) { j["rms_norm_eps"] = nan; }, "rms_norm_eps", "nan"},
+      {v3, [&](json& j) { j["rms_norm_eps"] = inf; }, "rms_norm_eps", "inf"},
+      {v3, [&](json& j) { j["rope_theta"] = 0; }, "rope_theta", "= 0 "},
+      {v3, [&](json& j) { j["rope_theta"] = -10000; }, "rope_theta", "-10000"},
+      {v3, [&](json& j) { j["rope_theta"] = nan; }, "rope_theta", "nan"},
+      {v3, [&](json& j) { j["rope_scaling"]["factor"] = inf; }, "rope_scaling.factor", "inf"},
+      {v3, [&](json& j) { j["rope_scaling"]["factor"] = -4.0; }, "rope_scaling.factor", "-4"},
+      {v3, [&](json& j) { j["rope_scaling"]["factor"] = 0; }, "rope_scaling.factor", "= 0 "},
+      {v3, [&](json& j) { j["rope_scaling"]["mscale"] = nan; }, "rope_scaling.mscale", "nan"},
+      {v3, [&](json& j) { j["rope_scaling"]["original_max_position_embeddings"] = 0; },
+       "rope_scaling.original_max_position_embeddings", "= 0 "},
+      {llama, [&](json& j) { j["rope_scaling"]["low_freq_factor"] = 0.0; }, "rope_scaling.low_freq_factor", "= 0 "},
+      {v3, [&](json& j) { j["bos_token_id"] = 320; }, "bos_token_id", "320"},
+      {v3, [&](json& j) { j["bos_token_id"] = -2; }, "bos_token_id", "-2"},
+      {v3, [&](json& j) { j["eos_token_id"] = 320; }, "eos_token_id", "320"},
+      {v3, [&](json& j) { j["eos_token_id"] = json::array({1, 999}); }, "eos_token_id", "999"},
+      {v3, [&](json& j) { j["eos_token_id"] = -1; }, "eos_token_id", "-1"},
+      {v3, [&](json& j) { j["pad_token_id"] = 400; }, "pad_token_id", "400"},
+      {v3, [&](json& j) { j["vocab_size"] = 0; }, "vocab_size", "= 0 "},
+      {v3, [&](json& j) { j["hidden_size"] = -64; }, "hidden_size", "-64"},
+      {v3, [&](json& j) { j["num_hidden_layers"] = 0; }, "num_hidden_layers", "= 0 "},
+      {v3, [&](json& j) { j["num_attention_heads"] = 0; }, "num_attention_heads", "= 0 "},
+      {v3, [&](json& j) { j["intermediate_size"] = 0; }, "intermediate_size", "= 0 "},
+      {v3, [&](json& j) { j["moe_intermediate_size"] = 0; }, "moe_intermediate_size", "= 0 "},
+      {v3, [&](json& j) { j["kv_lora_rank"] = 0; }, "kv_lora_rank", "= 0 "},
+      {v3, [&](json& j) { j["v_head_dim"] = -16; }, "v_head_dim", "-16"},
+      {llama, [&](json& j) { j["head_dim"] = 0; }, "head_dim", "= 0 "},
+      {llama, [&](json& j) { j["num_key_value_heads"] = 0; }, "num_key_value_heads", "= 0 "},
+      {v3, [&](json& j) { j["num_experts_per_tok"] = 9; }, "num_experts_per_tok", "9"},
+      {v3, [&](json& j) { j["num_experts_per_tok"] = 0; }, "num_experts_per_tok", "= 0 "},
+      {v3, [&](json& j) { j["n_group"] = 3; }, "n_group = 3", "n_routed_experts = 8"},
+      {v3, [&](json& j) { j["n_group"] = 16; }, "n_group", "16"},
+      {v3, [&](json& j) { j["topk_group"] = 5; }, "topk_group", "5"},
+      {v3, [&](json& j) { j["topk_group"] = 1, j["num_experts_per_tok"] = 3; }, "num_experts_per_tok = 3", "topk_group = 1"},
+      {v3, [&](json& j) { j["routed_scaling_factor"] = 0.0; }, "routed_scaling_factor", "= 0 "},
+  };
+  for (const Case& c : cases) {
+    json j = c.base;
+    c.edit(j);
+    const std::string msg = error_of(j);
+    EXPECT_NE(msg.find("cfg.json"), std::string::npos) << c.field << ": " << msg;
+    EXPECT_NE(msg.find(c.field), std::string::npos) << c.field << ": " << msg;
+    EXPECT_NE((msg + " ").find(c.value), std::string::npos) << c.field << ": " << msg;
+  }
+  // Absent special tokens are fine: null, or -1 as some hub configs write for "none".
+  json j = v3;
+  j["bos_token_id"] = nullptr;
+  j["pad_token_id"] = -1;
+  EXPECT_EQ(error_of(j), "");
+}
+
+// GGUF metadata becomes the same config and passes the same checks; the error names the .gguf file.
+TEST(Config, GgufMetadataIsValidatedAlike) {
+  testing::TempDir dir;
+  auto write = [&](double rms_eps, int64_t bos) {
+    const std::filesystem::path path = dir.path() / "m.gguf";
+    auto u32 = [](int64_t v) { return gguf_int(GgufValueType::U32, v); };
+    GgufWriter w(path,
+                 {{"general.architecture", gguf_string("llama")},
+                  {"llama.block_count", u32(1)},
+                  {"llama.embedding_length", u32(8)},
+                  {"llama.feed_forward_length", u32(16)},
+                  {"llama.attention.head_count", u32(2)},
+                  {"llama.context_length", u32(32)},
+                  {"llama.attention.layer_norm_rms_epsilon", gguf_float(rms_eps)},
+                  {"tokenizer.ggml.bos_token_id", u32(bos)}},
+                 {{"token_embd.weight", DType::F32, {16, 8}}});
+    const std::vector<float> embd(16 * 8, 0.5f);
+    w.write_tensor(embd.data(), embd.size() * sizeof(float));
+    w.finish();
+    return path;
+  };
+  auto gguf_error = [&](const std::filesystem::path& path) {
+    try {
+      gguf_model_config(GgufStore::open(path));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(gguf_error(write(1e-5, 0)), "");
+  std::string msg = gguf_error(write(std::numeric_limits<double>::quiet_NaN(), 0));
+  EXPECT_NE(msg.find("m.gguf: rms_norm_eps = nan"), std::string::npos) << msg;
+  msg = gguf_error(write(1e-5, 16));
+  EXPECT_NE(msg.find("m.gguf: bos_token_id = 16 is outside the vocabulary [0, 16)"), std::string::npos) << msg;
 }
 
 }  // namespace

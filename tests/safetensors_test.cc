@@ -253,6 +253,34 @@ TEST_F(SafetensorsTest, ShardedIndexErrors) {
   EXPECT_NE(msg.find(index.string()), std::string::npos) << msg;
 }
 
+// weight_map entries name files inside the model directory: absolute paths and ".." are errors naming the entry;
+// subdirectories are fine, and so are symlinks the directory holds, wherever they lead (a Hugging Face cache
+// snapshot links each file into ../../blobs).
+TEST_F(SafetensorsTest, ShardedIndexEntriesStayInsideTheModelDirectory) {
+  const fs::path model = dir_ / "model", outside = dir_ / "outside";
+  fs::create_directories(model / "shards");
+  fs::create_directories(outside);
+  const Tensor a = pattern_tensor(DType::F32, {2}, 1);
+  write_safetensors(outside / "s.safetensors", {{"a", a}});
+  write_safetensors(model / "shards/s.safetensors", {{"a", a}});
+  fs::create_symlink(outside / "s.safetensors", model / "escape.safetensors");
+  fs::create_symlink("shards/s.safetensors", model / "inside.safetensors");
+  auto open_with = [&](const std::string& shard) {
+    std::ofstream(model / "model.safetensors.index.json") << nlohmann::json{{"weight_map", {{"a", shard}}}}.dump();
+    return error_of([&] { TensorStore::open(model); });
+  };
+  for (const std::string shard : {(outside / "s.safetensors").string(), std::string("../outside/s.safetensors"),
+                                  std::string("shards/../../outside/s.safetensors"), std::string("")}) {
+    const std::string msg = open_with(shard);
+    EXPECT_NE(msg.find("weight_map entry '" + shard + "' (tensor 'a') points outside the model directory"),
+              std::string::npos) << msg;
+  }
+  for (const std::string shard : {"shards/s.safetensors", "inside.safetensors", "escape.safetensors"}) {
+    std::ofstream(model / "model.safetensors.index.json") << nlohmann::json{{"weight_map", {{"a", shard}}}}.dump();
+    EXPECT_TRUE(same_bytes(TensorStore::open(model).get("a"), a)) << shard;
+  }
+}
+
 TEST_F(SafetensorsTest, DirectoryFallbacks) {
   std::string msg = error_of([&] { TensorStore::open(dir_); });
   EXPECT_NE(msg.find("no safetensors weights in " + dir_.string()), std::string::npos) << msg;
@@ -400,7 +428,7 @@ TEST_F(SafetensorsTest, WriterIsAtomic) {
   EXPECT_NE(msg.find(missing.string()), std::string::npos) << msg;
   EXPECT_TRUE(dir_listing().empty());
 
-  // Rename fails (target is a non-empty directory) after the data was written: the temp file is removed.
+  // A directory at the destination is refused before anything is written (core/regular_file.h).
   const fs::path blocked = dir_ / "blocked.safetensors";
   fs::create_directories(blocked / "inside");
   msg = error_of([&] { write_safetensors(blocked, {{"w", pattern_tensor(DType::F32, {4}, 0)}}); });

@@ -84,6 +84,25 @@ TEST_F(TrainCli, DataFailures) {
   EXPECT_NE(r.output.find("csv"), std::string::npos) << r.output;
 }
 
+// A bad [model] tokenizer fails `whale train` at startup, naming it: before the run directory is made or a step
+// runs (the checkpoints copy the tokenizer, so it would otherwise surface only at the first save).
+TEST_F(TrainCli, BadTokenizerFailsBeforeTheFirstStep) {
+  TokenData data;
+  data.vocab_size = 64;
+  for (uint32_t i = 0; i < 200; ++i) data.ids.push_back(2 + i % 60);
+  data.n_documents = 1;
+  write_token_file(path("d.tok"), data);
+  fs::create_directories(path("garbage"));
+  write("garbage/tokenizer.json", "{ not json");
+  for (const std::string tokenizer : {path("no-such-tokenizer"), path("garbage")}) {
+    write("train.toml", "[model]\ninit = \"" + std::string(WHALE_FIXTURES_DIR) + "/models/qwen2-r1-distill-tiny/config.json\"\n"
+                        "tokenizer = \"" + tokenizer + "\"\n[data]\ntrain = \"d.tok\"\n"
+                        "[train]\nseq_len = 8\nbatch_size = 1\nsteps = 1\nout = \"run\"\n");
+    expect_failure("train --quiet --config " + path("train.toml"), tokenizer);
+    EXPECT_FALSE(fs::exists(path("run"))) << tokenizer;
+  }
+}
+
 TEST_F(TrainCli, PlotFailures) {
   write("m.jsonl", "{\"step\": 1, \"loss\": 3}\n");
   expect_failure("plot " + path("m.jsonl") + " -o " + path("loss.png"), "only .svg");

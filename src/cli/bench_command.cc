@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <random>
 
@@ -15,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/error.h"
+#include "io/json_file.h"
 #include "model/model.h"
 #include "ops/bandwidth.h"
 #include "train/train_bench.h"
@@ -48,11 +48,7 @@ void run_train_bench(const BenchOptions& o) {
   openblas_set_num_threads(int(pool.size()));
   ParamSet params = [&] {
     if (std::filesystem::is_directory(o.model)) return ParamSet::from_checkpoint(o.model);
-    std::ifstream in(o.model);
-    if (!in) fail("bench: cannot open --model {}", o.model);
-    const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) fail("{}: invalid JSON", o.model);
-    return ParamSet::initialize(j, /*with_mtp=*/false, /*seed=*/1);
+    return ParamSet::initialize(read_json_file(o.model), /*with_mtp=*/false, /*seed=*/1);
   }();
   const TrainBenchResult r = bench_training(params, pool, o.batch, o.seq, /*warmup=*/1, o.repeats);
   const double peak = sgemm_peak_gflops(1024, 5);

@@ -4,14 +4,15 @@
 #include <cblas.h>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
+#include <ostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "rl/grpo_trainer.h"
 #include "rl/rollout.h"
 
@@ -51,6 +52,7 @@ void add_eval_command(CLI::App& app) {
   cmd->callback([opt] {
     if (opt->max_difficulty != 0 && opt->max_difficulty < opt->min_difficulty)
       fail("--max-difficulty {} is below --min-difficulty {}", opt->max_difficulty, opt->min_difficulty);
+    if (!opt->samples_out.empty()) require_replaceable_file(opt->samples_out);  // before the rollouts
     const std::unique_ptr<rl::Task> task = rl::make_task(opt->task);
     ThreadPool pool(opt->threads);
     openblas_set_num_threads(int(pool.size()));
@@ -74,19 +76,18 @@ void add_eval_command(CLI::App& app) {
     for (const rl::Rollout& r : rollouts) responses[size_t(r.problem)].push_back(r.response);
     const rl::EvalMetrics m = rl::evaluate(*task, problems, responses);
     if (!opt->samples_out.empty()) {
-      std::ofstream out(opt->samples_out);
-      if (!out) fail("cannot open '{}' for writing", opt->samples_out);
-      for (const rl::Rollout& r : rollouts) {
-        const rl::Problem& p = problems[size_t(r.problem)];
-        out << nlohmann::json{{"problem", p.prompt},
-                              {"ground_truth", p.ground_truth},
-                              {"response", r.response},
-                              {"correct", r.reward.verification.verdict == rl::Verdict::kCorrect},
-                              {"reward", r.reward.total}}
-                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-            << '\n';
-      }
-      if (!out.flush()) fail("cannot write '{}'", opt->samples_out);
+      write_file_atomically(opt->samples_out, [&](std::ostream& out) {
+        for (const rl::Rollout& r : rollouts) {
+          const rl::Problem& p = problems[size_t(r.problem)];
+          out << nlohmann::json{{"problem", p.prompt},
+                                {"ground_truth", p.ground_truth},
+                                {"response", r.response},
+                                {"correct", r.reward.verification.verdict == rl::Verdict::kCorrect},
+                                {"reward", r.reward.total}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << '\n';
+        }
+      });
     }
     nlohmann::json j = rl::eval_metrics_json(m);
     j["task"] = opt->task;

@@ -1,12 +1,11 @@
 // whale init --config CONFIG.json --out DIR [--seed S] [--dtype bf16|f32|f16]
-#include <fstream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/error.h"
+#include "io/json_file.h"
 #include "model/init.h"
 
 namespace whale::cli {
@@ -26,10 +25,7 @@ void add_init_command(CLI::App& app) {
   cmd->add_option("--std", opt->init.std, "standard deviation of matrix weights")->check(CLI::PositiveNumber);
   add_threads_option(cmd, opt->threads);
   cmd->callback([opt] {
-    std::ifstream in(opt->config);
-    if (!in) fail("cannot open {}", opt->config);
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_discarded()) fail("{}: malformed JSON", opt->config);
+    const nlohmann::json j = read_json_file(opt->config);
     opt->init.dtype = opt->dtype == "f32" ? DType::F32 : opt->dtype == "f16" ? DType::F16 : DType::BF16;
     ThreadPool pool(opt->threads);
     init_checkpoint(j, opt->out, opt->init, pool);

@@ -6,8 +6,6 @@
 //   replaces the first token of every chunk). One JSON line per chunk on stderr (running values, with
 //   "chunk"), the summary on stdout.
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 
@@ -16,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "engine/perplexity.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
@@ -24,10 +23,7 @@ namespace whale::cli {
 namespace {
 
 std::string read_text(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail("{}: cannot open the text file", file);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("{}: cannot read the text file", file);
+  std::string text = read_regular_file(file);
   if (text.empty()) fail("{}: the text file is empty", file);
   utf8::require_valid(text, file);
   return text;

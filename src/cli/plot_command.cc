@@ -1,13 +1,14 @@
 // whale plot metrics.jsonl -o loss.svg [--x step|tokens] [--y loss,eval_loss,...] [--title TEXT]
 //   Line charts (one panel per series) of a training metrics log, as SVG.
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "plot/metrics_series.h"
 #include "plot/svg_plot.h"
 
@@ -35,8 +36,7 @@ void add_plot_command(CLI::App& app) {
     options.title = opt->title.empty() ? std::filesystem::path(opt->input).filename().string() : opt->title;
     options.x_label = opt->x;
     const std::string svg = render_svg(series, options);
-    std::ofstream file(out, std::ios::binary | std::ios::trunc);
-    if (!(file << svg) || !file.flush()) fail("{}: cannot write", opt->out);
+    write_file_atomically(out, [&](std::ostream& file) { file << svg; });
     std::fprintf(stderr, "wrote %s (%zu panels)\n", opt->out.c_str(), series.size());
   });
 }

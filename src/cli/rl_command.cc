@@ -3,14 +3,13 @@
 //   whale rl cold-start --task NAME --n N --seed S --out FILE.jsonl [--format chat|text]
 //       [--min-difficulty D --max-difficulty D --split train|heldout --system --prefill-think]
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "train/interrupt.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "rl/cold_start.h"
 #include "rl/grpo_trainer.h"
 
@@ -44,26 +43,10 @@ void add_cold_start_command(CLI::App& rl) {
       std::cout.flush();
       return;
     }
-    // Write beside the target, then rename: a failed run never leaves a half-written file behind.
-    const std::filesystem::path path = opt->out, tmp = opt->out + ".tmp";
-    {
-      std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-      if (!file) fail("cannot open '{}' for writing", tmp.string());
-      try {
-        rl::write_cold_start(opt->gen, file);
-      } catch (...) {
-        file.close();
-        std::filesystem::remove(tmp);
-        throw;
-      }
-      file.close();
-      if (!file) fail("cannot write '{}'", tmp.string());
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) fail("cannot rename '{}' to '{}': {}", tmp.string(), path.string(), ec.message());
+    // Atomically: a failed run never leaves a half-written file behind.
+    write_file_atomically(opt->out, [&](std::ostream& file) { rl::write_cold_start(opt->gen, file); });
     std::fprintf(stderr, "wrote %lld %s examples of task '%s' to %s\n", (long long)opt->gen.n, opt->format.c_str(),
-                 opt->gen.task.c_str(), path.string().c_str());
+                 opt->gen.task.c_str(), opt->out.c_str());
   });
 }
 

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "core/thread_pool.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer_files.h"
@@ -36,6 +37,9 @@ void add_tokenizer_command(CLI::App& app) {
   train->add_option("--min-frequency", opt->trainer.min_frequency, "stop when the best pair is rarer than this");
   add_threads_option(train, opt->threads);
   train->callback([opt] {
+    // Before the training: the files write_tokenizer_files will replace must be regular files (or absent).
+    for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+      require_replaceable_file(std::filesystem::path(opt->out) / file);
     const auto start = std::chrono::steady_clock::now();
     ThreadPool pool(opt->threads);
     std::vector<std::filesystem::path> files(opt->inputs.begin(), opt->inputs.end());

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace whale {
 namespace {
@@ -74,9 +75,7 @@ GgufWriter::GgufWriter(fs::path path, const std::vector<std::pair<std::string, G
                        std::vector<GgufTensorSpec> tensors, size_t alignment)
     : path_(std::move(path)), tensors_(std::move(tensors)), alignment_(alignment) {
   WHALE_CHECK(alignment_ > 0 && (alignment_ & (alignment_ - 1)) == 0);
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(path_, ec)) && !fs::is_regular_file(fs::symlink_status(path_, ec)))
-    fail("{}: exists and is not a regular file; refusing to replace it", path_.string());
+  require_replaceable_file(path_);
   std::vector<char> header;
   header.insert(header.end(), {'G', 'G', 'U', 'F'});
   put_le<uint32_t>(header, 3);

@@ -2,7 +2,8 @@
 // in the given order, then the tensor infos, then each tensor's data at the next multiple of the alignment.
 // Tensor data is streamed in order, one tensor at a time, so a model larger than RAM can be written. The
 // file appears atomically: it is written to `path.tmp-<pid>`, fsync'd and renamed over `path`, and the
-// destination must be a regular file or absent (a device, FIFO or directory there is refused).
+// destination must be a regular file or absent (a symlink, device, FIFO or directory there is refused:
+// core/regular_file.h).
 #pragma once
 
 #include <cstdio>

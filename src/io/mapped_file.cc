@@ -1,6 +1,5 @@
 #include "io/mapped_file.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,20 +8,18 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace whale {
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path) {
   const std::string name = path.string();
+  const int fd = open_regular_file(path);
   struct stat st {};
-  if (::stat(name.c_str(), &st) != 0) fail("{}: cannot open: {}", name, std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) fail("{}: not a regular file", name);
-  // O_NONBLOCK: should the path be swapped for a FIFO after the check, open() still returns at once.
-  int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) fail("{}: cannot open: {}", name, std::strerror(errno));
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
     ::close(fd);
-    fail("{}: not a regular file", name);
+    fail("{}: cannot stat: {}", name, std::strerror(err));
   }
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->size_ = size_t(st.st_size);

@@ -7,12 +7,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.h"
+#include "core/regular_file.h"
+#include "io/json_file.h"
 #include "io/mapped_file.h"
 
 namespace whale {
@@ -113,14 +114,19 @@ void check_no_overlap(const std::map<std::string, TensorInfo>& tensors, const st
   }
 }
 
-json read_json_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open: {}", path.string(), errno_str());
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail("{}: malformed JSON: {}", path.string(), e.what());
-  }
+// The file a weight_map entry names: a relative path inside the checkpoint directory. Absolute paths, ".."
+// and symlinks that lead out of the directory are refused, so an index cannot make whale read other files.
+fs::path shard_path(const fs::path& dir, const std::string& shard, const std::string& tensor, const fs::path& index) {
+  const std::string where = fmt::format("{}: weight_map entry '{}' (tensor '{}')", index.string(), shard, tensor);
+  const fs::path relative(shard);
+  const bool up = std::any_of(relative.begin(), relative.end(), [](const fs::path& part) { return part == ".."; });
+  if (relative.empty() || relative.has_root_path() || up) fail("{} points outside the model directory", where);
+  // The entry's text is confined; a symlink the directory itself holds is trusted (a Hugging Face cache
+  // snapshot links every file into ../../blobs).
+  const fs::path path = dir / relative;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) fail("{}: the shard is missing", where);
+  return path;
 }
 
 }  // namespace
@@ -203,11 +209,7 @@ TensorStore TensorStore::open(const fs::path& dir_or_file) {
         fail("{}: weight_map entry for tensor '{}' must be a file name, got {}", index.string(), tensor,
              shard.dump());
       const std::string shard_name = shard.get<std::string>();
-      if (!seen.insert(shard_name).second) continue;
-      const fs::path shard_path = dir_or_file / shard_name;
-      if (!fs::is_regular_file(shard_path, ec))
-        fail("{}: shard '{}' (listed for tensor '{}') is missing", index.string(), shard_name, tensor);
-      paths.push_back(shard_path);
+      if (seen.insert(shard_name).second) paths.push_back(shard_path(dir_or_file, shard_name, tensor, index));
     }
   } else if (fs::exists(dir_or_file / kSingleName, ec)) {
     paths.push_back(dir_or_file / kSingleName);
@@ -333,6 +335,7 @@ class TempFile {
 
 void write_safetensors(const fs::path& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata) {
+  require_replaceable_file(path);
   const std::string header = build_header(path, tensors, metadata);
   const std::string tmp = path.string() + ".tmp-" + std::to_string(::getpid());
   try {

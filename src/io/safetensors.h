@@ -53,7 +53,8 @@ class SafetensorsFile {
 };
 
 // All tensors of a checkpoint directory: model.safetensors, or the shards listed in
-// model.safetensors.index.json ("weight_map": name → shard file), or a single explicit .safetensors file.
+// model.safetensors.index.json ("weight_map": name → shard file inside the directory: an absolute path, ".."
+// or a symlink leading out of it is an error naming the entry), or a single explicit .safetensors file.
 class TensorStore {
  public:
   static TensorStore open(const std::filesystem::path& dir_or_file);
@@ -75,7 +76,8 @@ class TensorStore {
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 // Writes tensors (in the given order) to `path` atomically: data goes to `path.tmp-<pid>`, is fsync'd,
-// then renamed over `path`. Throws whale::Error on I/O failure or duplicate names.
+// then renamed over `path`. Throws whale::Error on I/O failure, duplicate names, or a `path` that is not a
+// regular file (a symlink, FIFO, device or directory there is refused, as core/regular_file.h).
 void write_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

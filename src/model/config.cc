@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace whale {
 namespace {
@@ -70,8 +70,7 @@ RopeConfig parse_rope(const json& j, const Fields& top, int64_t max_position) {
   rope.theta = f.num_or("rope_theta", rope.theta);
   std::string type = f.str_or("rope_type", f.str_or("type", "default"));
   if (type == "default" || type == "none") return rope;
-  rope.factor = f.num_or("factor", 1.0);
-  if (!(rope.factor > 0)) fail("{}: 'factor' must be positive", where);
+  rope.factor = f.num_or("factor", 1.0);  // checked in validate(), as the other values
   rope.original_max_position = f.int_or("original_max_position_embeddings", max_position);
   if (type == "linear") {
     rope.scaling = RopeScaling::Linear;
@@ -98,6 +97,12 @@ TopkMethod parse_topk_method(const std::string& s, const std::string& source) {
   if (s == "group_limited_greedy") return TopkMethod::GroupLimitedGreedy;
   if (s == "noaux_tc") return TopkMethod::NoauxTc;
   fail("{}: unsupported topk_method '{}' (supported: greedy, group_limited_greedy, noaux_tc)", source, s);
+}
+
+// A special token id must index the embedding; -1 means none (the default; some hub configs write it).
+void check_token_id(const std::string& source, const char* name, int64_t id, int64_t vocab_size, bool none_allowed) {
+  if ((id < 0 || id >= vocab_size) && !(none_allowed && id == -1))
+    fail("{}: {} = {} is outside the vocabulary [0, {})", source, name, id, vocab_size);
 }
 
 ScoringFunc parse_scoring(const std::string& s, const std::string& source) {
@@ -239,6 +244,8 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
     }
   }
   c.validate(source);
+  // The engine pads with nothing, but a pad id outside the vocabulary still marks a broken config.
+  check_token_id(source, "pad_token_id", f.int_or("pad_token_id", -1), c.vocab_size, /*none_allowed=*/true);
   return c;
 }
 
@@ -252,6 +259,25 @@ void ModelConfig::validate(const std::string& source) const {
   in_range("num_attention_heads", n_head, 1, 1024);
   in_range("intermediate_size", d_ff, 1, 1 << 20);
   in_range("max_position_embeddings", max_position, 1, int64_t(1) << 24);
+  auto positive = [&](const char* name, double v) {
+    if (!(v > 0 && std::isfinite(v))) fail("{}: {} = {} must be a positive, finite number", source, name, v);
+  };
+  auto finite = [&](const char* name, double v) {
+    if (!std::isfinite(v)) fail("{}: {} = {} must be a finite number", source, name, v);
+  };
+  positive("rms_norm_eps", rms_eps);
+  positive("rope_theta", rope.theta);
+  positive("rope_scaling.factor", rope.factor);
+  if (rope.scaling == RopeScaling::Yarn || rope.scaling == RopeScaling::Llama3)
+    in_range("rope_scaling.original_max_position_embeddings", rope.original_max_position, 1, int64_t(1) << 24);
+  finite("rope_scaling.beta_fast", rope.beta_fast);
+  finite("rope_scaling.beta_slow", rope.beta_slow);
+  finite("rope_scaling.mscale", rope.mscale);
+  finite("rope_scaling.mscale_all_dim", rope.mscale_all_dim);
+  positive("rope_scaling.low_freq_factor", rope.low_freq_factor);
+  positive("rope_scaling.high_freq_factor", rope.high_freq_factor);
+  check_token_id(source, "bos_token_id", bos_token_id, vocab_size, /*none_allowed=*/true);
+  for (int64_t id : eos_token_ids) check_token_id(source, "eos_token_id", id, vocab_size, /*none_allowed=*/false);
   if (is_mla()) {
     in_range("q_lora_rank", q_lora_rank, 0, 1 << 16);
     in_range("kv_lora_rank", kv_lora_rank, 1, 1 << 16);
@@ -264,12 +290,15 @@ void ModelConfig::validate(const std::string& source) const {
       in_range("n_shared_experts", n_shared_experts, 0, 1 << 10);
       in_range("num_experts_per_tok", top_k, 1, n_routed_experts);
       in_range("moe_intermediate_size", d_expert, 1, 1 << 20);
+      positive("routed_scaling_factor", routed_scaling_factor);
       in_range("moe_layer_freq", moe_layer_freq, 1, 1024);
       in_range("n_group", n_group, 1, std::min<int64_t>(n_routed_experts, 1024));
       in_range("topk_group", topk_group, 1, n_group);
-      if (n_routed_experts % n_group) fail("{}: n_routed_experts must be divisible by n_group", source);
+      if (n_routed_experts % n_group)
+        fail("{}: n_routed_experts = {} is not divisible by n_group = {}", source, n_routed_experts, n_group);
       if (topk_method != TopkMethod::Greedy && top_k > topk_group * (n_routed_experts / n_group))
-        fail("{}: num_experts_per_tok exceeds the experts in the kept groups", source);
+        fail("{}: num_experts_per_tok = {} exceeds the {} experts of the topk_group = {} kept groups", source, top_k,
+             topk_group * (n_routed_experts / n_group), topk_group);
     }
   } else {
     in_range("num_key_value_heads", n_kv_head, 1, n_head);
@@ -288,11 +317,7 @@ void ModelConfig::validate(const std::string& source) const {
 ModelConfig ModelConfig::load(const std::filesystem::path& dir_or_file) {
   std::filesystem::path path = dir_or_file;
   if (std::filesystem::is_directory(path)) path /= "config.json";
-  std::ifstream in(path);
-  if (!in) fail("cannot open {}", path.string());
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) fail("{}: malformed JSON", path.string());
-  return from_json(j, path.string());
+  return from_json(read_json_file(path), path.string());
 }
 
 }  // namespace whale

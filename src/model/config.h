@@ -45,7 +45,7 @@ struct ModelConfig {
   bool qkv_bias = false;           // qwen2 always; llama/deepseek via attention_bias
   bool o_bias = false;             // llama attention_bias also biases o_proj
   bool mlp_bias = false;           // llama mlp_bias
-  int64_t bos_token_id = -1;
+  int64_t bos_token_id = -1;       // -1: none
   std::vector<int64_t> eos_token_ids;
   RopeConfig rope;
 
@@ -77,7 +77,9 @@ struct ModelConfig {
   // Parses config.json contents; `source` names the file in error messages.
   static ModelConfig from_json(const nlohmann::json& j, const std::string& source);
   static ModelConfig load(const std::filesystem::path& dir_or_file);
-  // Limits that reject absurd configs before anything is allocated.
+  // Limits that reject absurd configs before anything is allocated, and values that make no sense (eps, theta
+  // or RoPE factors not positive and finite, special token ids outside the vocabulary, inconsistent expert
+  // groups). config.json and GGUF metadata both pass through it; errors name `source`, the field and the value.
   void validate(const std::string& source) const;
 };
 

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
 #include "io/safetensors.h"
@@ -244,6 +245,7 @@ void quantize_to_gguf(const fs::path& model, const fs::path& out, const GgufFile
     fail("{}: not a model: expected a hub checkpoint directory (config.json + model.safetensors) or a GGUF file",
          model.string());
   if (fs::exists(out, ec) && fs::equivalent(model, out, ec)) fail("{}: output would overwrite the input", out.string());
+  require_replaceable_file(out);  // before the source is read (GgufWriter checks again)
   Source src = hub ? hub_source(model, pool) : gguf_source(model);
 
   TypeChooser chooser{type, src.n_layer, src.n_expert, src.n_gqa, true};

@@ -3,11 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 
 #include "core/error.h"
 #include "io/gguf_writer.h"
+#include "io/json_file.h"
 #include "tokenizer/tokenizer.h"
 
 namespace whale {
@@ -60,14 +60,6 @@ std::string pre_tokenizer_name(const json& spec, const std::string& source) {
   fail("{}: its pre_tokenizer is none that llama.cpp knows by name (whale writes deepseek-v3, qwen2 and llama-bpe); "
        "a GGUF file would tokenize differently",
        source);
-}
-
-json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("cannot open {}", path.string());
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) fail("{}: malformed JSON", path.string());
-  return j;
 }
 
 // llama.cpp's converter also makes added tokens CONTROL that are not flagged special but look it.
@@ -156,9 +148,9 @@ GgufKeyValues gguf_model_keys(const ModelConfig& c, const std::string& name) {
 
 GgufKeyValues gguf_tokenizer_keys(const std::filesystem::path& dir, int64_t vocab_size) {
   const std::string source = (dir / "tokenizer.json").string();
-  const json tokenizer_json = read_json(dir / "tokenizer.json");
-  const json config = std::filesystem::exists(dir / "tokenizer_config.json") ? read_json(dir / "tokenizer_config.json")
-                                                                             : json::object();
+  const json tokenizer_json = read_json_file(dir / "tokenizer.json");
+  const std::filesystem::path config_file = dir / "tokenizer_config.json";
+  const json config = std::filesystem::exists(config_file) ? read_json_file(config_file) : json::object();
   const Tokenizer tok = Tokenizer::from_json(tokenizer_json, config, source);
   if (tok.vocab_size() > vocab_size)
     fail("{}: {} tokens, more than the model's vocab_size {}", source, tok.vocab_size(), vocab_size);

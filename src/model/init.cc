@@ -1,11 +1,12 @@
 #include "model/init.h"
 
 #include <cmath>
-#include <fstream>
 #include <functional>
+#include <ostream>
 #include <random>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "io/safetensors.h"
 #include "model/weights.h"
 
@@ -62,6 +63,8 @@ void init_checkpoint(const nlohmann::json& config_json, const std::filesystem::p
   if (opts.dtype != DType::F32 && opts.dtype != DType::BF16 && opts.dtype != DType::F16)
     fail("init: dtype must be F32, BF16 or F16, got {}", dtype_name(opts.dtype));
   ModelConfig config = ModelConfig::from_json(config_json, "config");
+  const std::filesystem::path weights_file = out / "model.safetensors", config_file = out / "config.json";
+  for (const auto& file : {weights_file, config_file}) require_replaceable_file(file);  // before the work
   ModelWeights layout;
   std::vector<ModelWeights::Slot> slots;
   layout.visit(config, [&](const ModelWeights::Slot& s) { slots.push_back(s); });
@@ -87,10 +90,8 @@ void init_checkpoint(const nlohmann::json& config_json, const std::filesystem::p
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) fail("init: cannot create {}: {}", out.string(), ec.message());
-  write_safetensors(out / "model.safetensors", tensors, {{"format", "pt"}});
-  std::ofstream f(out / "config.json");
-  f << config_json.dump(2) << "\n";
-  if (!f) fail("init: cannot write {}", (out / "config.json").string());
+  write_safetensors(weights_file, tensors, {{"format", "pt"}});
+  write_file_atomically(config_file, [&](std::ostream& f) { f << config_json.dump(2) << "\n"; });
 }
 
 }  // namespace whale

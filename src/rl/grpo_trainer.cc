@@ -102,6 +102,7 @@ nlohmann::json eval_metrics_json(const EvalMetrics& m) {
 
 GrpoSummary run_grpo(const GrpoConfig& c, const GrpoRunOptions& options) {
   const auto start = Clock::now();
+  const Tokenizer tokenizer = load_checkpoint_tokenizer(c.model.tokenizer);  // before the slow loads
   RunDirectory run(c.train.out, c.train.keep_checkpoints);
   std::optional<std::filesystem::path> resume_from;
   if (options.resume) {
@@ -109,7 +110,6 @@ GrpoSummary run_grpo(const GrpoConfig& c, const GrpoRunOptions& options) {
     if (!resume_from) fail("--resume: no checkpoint in {}", c.train.out.string());
   }
   ParamSet params = ParamSet::from_checkpoint(resume_from ? *resume_from : c.model.checkpoint);
-  const Tokenizer tokenizer = Tokenizer::load(c.model.tokenizer);
   if (tokenizer.vocab_size() > params.config().vocab_size)
     fail("{}: the tokenizer has {} tokens but the model's vocab_size is {}", c.model.tokenizer.string(),
          tokenizer.vocab_size(), params.config().vocab_size);

@@ -1,18 +1,18 @@
 #include "train/checkpoint.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <fstream>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/regular_file.h"
+#include "io/json_file.h"
+#include "tokenizer/tokenizer.h"
 #include "train/optimizer.h"
 #include "train/params.h"
 
@@ -36,15 +36,6 @@ int64_t parse_step(const std::string& name) {
   return (ec == std::errc() && end == name.data() + name.size() && step >= 0) ? step : -1;
 }
 
-void fsync_path(const fs::path& p, bool directory) {
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
-  if (fd < 0) fail("{}: cannot open to sync: {}", p.string(), std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) fail("{}: fsync failed: {}", p.string(), std::strerror(err));
-}
-
 // Makes every file of a freshly written directory durable before it is renamed into place.
 void fsync_tree(const fs::path& dir) {
   for (const auto& entry : fs::recursive_directory_iterator(dir))
@@ -65,22 +56,9 @@ std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& out) 
 }
 
 std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = read_regular_file(file);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
-}
-
-void write_text_atomic(const fs::path& file, const std::string& text) {
-  const fs::path tmp = file.string() + kTmpPrefix + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) fail("{}: cannot write", tmp.string());
-  }
-  fsync_path(tmp, false);
-  fs::rename(tmp, file);
-  fsync_path(file.parent_path(), true);
 }
 
 // Renames a directory aside, then deletes it: a kill mid-deletion leaves only a trash name behind.
@@ -91,7 +69,26 @@ void remove_dir(const fs::path& dir) {
   fs::remove_all(trash);
 }
 
+// The tokenizer files a checkpoint copies from `dir`: tokenizer.json and those of the others that exist, each
+// a regular file (a FIFO or device there is an error, never a copy that blocks).
+std::vector<fs::path> tokenizer_files(const fs::path& dir) {
+  if (!fs::exists(dir / kTokenizerFiles[0]))
+    fail("{}: no {} to copy into the checkpoints (a tokenizer directory is needed)", dir.string(), kTokenizerFiles[0]);
+  std::vector<fs::path> files;
+  for (const char* name : kTokenizerFiles) {
+    if (!fs::exists(dir / name)) continue;
+    require_regular_file(dir / name);
+    files.push_back(dir / name);
+  }
+  return files;
+}
+
 }  // namespace
+
+Tokenizer load_checkpoint_tokenizer(const fs::path& dir) {
+  tokenizer_files(dir);
+  return Tokenizer::load(dir);
+}
 
 std::string checkpoint_dir_name(int64_t step) { return fmt::format("step-{:06}", step); }
 
@@ -111,6 +108,7 @@ RunDirectory::RunDirectory(fs::path out, int64_t keep_last) : out_(std::move(out
   std::error_code ec;
   fs::create_directories(out_, ec);
   if (ec || !fs::is_directory(out_)) fail("{}: cannot create the run directory: {}", out_.string(), ec.message());
+  require_replaceable_file(out_ / kLatest);  // now, not at the end of the run
   for (const auto& entry : fs::directory_iterator(out_)) {
     const std::string name = entry.path().filename().string();
     const bool leftover = name.rfind(kTmpPrefix, 0) == 0 || name.rfind(kTrashPrefix, 0) == 0 ||
@@ -137,7 +135,7 @@ fs::path RunDirectory::save(int64_t step, const std::function<void(const fs::pat
   if (fs::exists(final_dir)) remove_dir(final_dir);  // re-saving a step (after a resume)
   fs::rename(tmp, final_dir);
   fsync_path(out_, true);
-  write_text_atomic(out_ / kLatest, name + "\n");
+  write_file_atomically(out_ / kLatest, [&](std::ostream& latest) { latest << name << "\n"; });
   prune(name);
   return final_dir;
 }
@@ -161,10 +159,7 @@ void write_training_checkpoint(const fs::path& dir, const TrainingCheckpoint& c)
   }
   c.params.save_safetensors(dir / "model.safetensors");
   c.optimizer.save(dir / "optimizer.safetensors", c.params);
-  if (!fs::exists(c.tokenizer_dir / "tokenizer.json"))
-    fail("{}: no tokenizer.json to copy into the checkpoint", c.tokenizer_dir.string());
-  for (const char* file : kTokenizerFiles)
-    if (fs::exists(c.tokenizer_dir / file)) fs::copy_file(c.tokenizer_dir / file, dir / file);
+  for (const fs::path& file : tokenizer_files(c.tokenizer_dir)) fs::copy_file(file, dir / file.filename());
   std::ofstream state(dir / kTrainerState);
   state << c.trainer_state.dump(2) << '\n';
   if (!state.flush()) fail("{}: cannot write {}", dir.string(), kTrainerState);
@@ -172,9 +167,8 @@ void write_training_checkpoint(const fs::path& dir, const TrainingCheckpoint& c)
 
 nlohmann::json read_trainer_state(const fs::path& checkpoint_dir) {
   const fs::path file = checkpoint_dir / kTrainerState;
-  std::ifstream in(file);
-  if (!in) fail("{}: missing (not a whale training checkpoint?)", file.string());
-  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!fs::exists(file)) fail("{}: missing (not a whale training checkpoint?)", file.string());
+  const nlohmann::json j = read_json_file(file);
   if (!j.is_object()) fail("{}: not a JSON object", file.string());
   return j;
 }

@@ -1,7 +1,8 @@
 // Training run directory and its checkpoints:
 //   OUT/step-000120/   config.json, model.safetensors, tokenizer files, optimizer.safetensors,
 //                      trainer_state.json  (hub layout: `whale forward --model OUT/step-000120` loads it)
-//   OUT/latest         the name of the newest complete checkpoint directory
+//   OUT/latest         the name of the newest complete checkpoint directory (a regular file: a symlink,
+//                      FIFO or device there is refused when the run directory is opened)
 //   OUT/metrics.jsonl  (train/metrics.h)
 // A checkpoint is written into OUT/.tmp-step-…, fsync'd, then renamed into place; `latest` is then
 // replaced the same way (temp file + rename). A kill at any moment therefore leaves `latest` naming a
@@ -22,6 +23,7 @@ namespace whale {
 
 class AdamW;
 class ParamSet;
+class Tokenizer;
 
 std::string checkpoint_dir_name(int64_t step);  // "step-000120"
 
@@ -57,6 +59,10 @@ struct TrainingCheckpoint {
   std::filesystem::path tokenizer_dir;  // tokenizer.json, tokenizer_config.json, ... copied when present
 };
 void write_training_checkpoint(const std::filesystem::path& dir, const TrainingCheckpoint& checkpoint);
+// The tokenizer of a training run, loaded at startup: the files write_training_checkpoint will copy must be
+// there (tokenizer.json at least) and regular, and must load, so a bad [model] tokenizer fails the run before
+// its first step, not at its first checkpoint. Errors name the directory or file.
+Tokenizer load_checkpoint_tokenizer(const std::filesystem::path& dir);
 
 // DIR/trainer_state.json (whale::Error naming the file when missing or malformed).
 nlohmann::json read_trainer_state(const std::filesystem::path& checkpoint_dir);

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "core/thread_pool.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -186,14 +186,6 @@ class Builder {
   DataBuildStats stats_;
 };
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 InputFormat parse_input_format(const std::string& text) {
@@ -205,11 +197,11 @@ InputFormat parse_input_format(const std::string& text) {
 DataBuildStats build_token_file(const Tokenizer& tokenizer, const DataBuildOptions& options) {
   const auto start = Clock::now();
   if (options.inputs.empty()) fail("data build: no input files");
+  require_replaceable_file(options.out);  // now, not after all the tokenizing
   std::vector<InputFormat> formats;
   uint64_t total_bytes = 0;
   for (const fs::path& input : options.inputs) {
-    std::error_code ec;
-    if (!fs::is_regular_file(input, ec)) fail("{}: not a readable file", input.string());
+    require_regular_file(input);
     total_bytes += fs::file_size(input);
     formats.push_back(options.format == InputFormat::kAuto ? detect_format(input) : options.format);
     if ((formats.back() == InputFormat::kChat) != (formats.front() == InputFormat::kChat))
@@ -231,7 +223,7 @@ DataBuildStats build_token_file(const Tokenizer& tokenizer, const DataBuildOptio
   for (size_t f = 0; f < options.inputs.size(); ++f) {
     const fs::path& input = options.inputs[f];
     if (formats[f] == InputFormat::kText) {
-      units.push_back({read_file(input), input.string()});
+      units.push_back({read_regular_file(input), input.string()});
       pending_bytes += units.back().text.size();
       if (pending_bytes >= kChunkBytes || f + 1 == options.inputs.size() || formats[f + 1] != InputFormat::kText)
         flush(InputFormat::kText);

@@ -5,12 +5,13 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace whale {
 
@@ -30,7 +31,7 @@ nlohmann::json finite_only(const nlohmann::json& j) {
 // Lines of an existing log that belong to steps <= last_step (unparseable lines are dropped).
 std::vector<std::string> kept_lines(const std::filesystem::path& file, int64_t last_step) {
   std::vector<std::string> lines;
-  std::ifstream in(file);
+  std::istringstream in(read_regular_file(file));
   for (std::string line; std::getline(in, line);) {
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_object() && j.contains("step") && j["step"].is_number() && j["step"].get<double>() <= double(last_step))
@@ -42,15 +43,13 @@ std::vector<std::string> kept_lines(const std::filesystem::path& file, int64_t l
 }  // namespace
 
 MetricsLog::MetricsLog(const std::filesystem::path& file, std::optional<int64_t> resume_step) : path_(file) {
+  require_replaceable_file(file);  // fopen would block on a FIFO and write through a symlink
   if (resume_step && std::filesystem::exists(file)) {
     // Rewrite without the dropped records through a temp file, so a kill here loses nothing.
-    const std::filesystem::path tmp = file.string() + ".tmp-" + std::to_string(::getpid());
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      for (const std::string& line : kept_lines(file, *resume_step)) out << line << '\n';
-      if (!out.flush()) fail("{}: cannot write: {}", tmp.string(), std::strerror(errno));
-    }
-    std::filesystem::rename(tmp, file);
+    const std::vector<std::string> lines = kept_lines(file, *resume_step);
+    write_file_atomically(file, [&](std::ostream& out) {
+      for (const std::string& line : lines) out << line << '\n';
+    });
   }
   file_ = std::fopen(file.c_str(), resume_step ? "a" : "w");
   if (!file_) fail("{}: cannot open the metrics log: {}", file.string(), std::strerror(errno));

@@ -16,7 +16,8 @@ namespace whale {
 class MetricsLog {
  public:
   // Starts a fresh log (truncating), or with resume_step set keeps the records of steps <= resume_step
-  // and drops later ones (written by a run that was killed after its last checkpoint).
+  // and drops later ones (written by a run that was killed after its last checkpoint). `file` must be absent
+  // or a regular file (a symlink, FIFO or device is refused, as core/regular_file.h).
   explicit MetricsLog(const std::filesystem::path& file, std::optional<int64_t> resume_step = std::nullopt);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;

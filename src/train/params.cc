@@ -1,9 +1,8 @@
 #include "train/params.h"
 
-#include <fstream>
-
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "io/json_file.h"
 #include "io/safetensors.h"
 #include "model/init.h"
 #include "model/weights.h"
@@ -59,16 +58,6 @@ std::vector<float> read_f32(const TensorStore& store, const std::string& name, c
   return std::vector<float>(f.data<float>(), f.data<float>() + f.numel());
 }
 
-nlohmann::json read_json(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) fail("cannot open {}", file.string());
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: invalid JSON: {}", file.string(), e.what());
-  }
-}
-
 // Master weights are f32 and saved unquantised: the config drops its fp8 quantization_config, and records
 // whether an MTP module is part of the checkpoint (num_nextn_predict_layers).
 void normalise_config(nlohmann::json& j, bool with_mtp) {
@@ -80,7 +69,7 @@ void normalise_config(nlohmann::json& j, bool with_mtp) {
 
 ParamSet ParamSet::from_checkpoint(const std::filesystem::path& dir, bool with_mtp, uint64_t seed) {
   ParamSet out;
-  out.config_json_ = read_json(dir / "config.json");
+  out.config_json_ = read_json_file(dir / "config.json");
   out.config_ = ModelConfig::from_json(out.config_json_, (dir / "config.json").string());
   TensorStore store = TensorStore::open(dir);
   ThreadPool pool(1);

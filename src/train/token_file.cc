@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace whale {
 
@@ -61,6 +62,7 @@ void write_token_file(const std::filesystem::path& path, const TokenData& data) 
   h.n_tokens = data.ids.size();
   h.n_documents = data.n_documents;
 
+  require_replaceable_file(path);
   const std::string tmp = path.string() + ".tmp-" + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("{}: cannot create: {}", tmp, std::strerror(errno));

@@ -21,7 +21,8 @@ struct TokenData {
   bool has_mask() const { return !mask.empty(); }
 };
 
-// Writes atomically (temp file + fsync + rename). Checks ids < vocab_size and mask size/values.
+// Writes atomically (temp file + fsync + rename; a `path` that is not a regular file is refused, as
+// core/regular_file.h). Checks ids < vocab_size and mask size/values.
 void write_token_file(const std::filesystem::path& path, const TokenData& data);
 TokenData read_token_file(const std::filesystem::path& path);
 

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace whale {
 
@@ -62,7 +63,7 @@ OptimConfig parse_optim(const TomlSection& optim, int64_t total_steps, const Opt
 ScheduleConfig TrainConfig::schedule() const { return optim.schedule_config(train.steps); }
 AdamWConfig TrainConfig::adamw() const { return optim.adamw(); }
 
-TrainConfig load_train_config(const fs::path& file) { return parse_train_config(read_config_text(file), file); }
+TrainConfig load_train_config(const fs::path& file) { return parse_train_config(read_regular_file(file), file); }
 
 TrainConfig parse_train_config(std::string_view toml_text, const fs::path& source) {
   const toml::table root = parse_toml_sections(toml_text, source, kSections);

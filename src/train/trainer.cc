@@ -3,10 +3,11 @@
 #include <cblas.h>
 
 #include <chrono>
-#include <fstream>
 #include <cmath>
 
 #include "core/error.h"
+#include "io/json_file.h"
+#include "tokenizer/tokenizer.h"
 #include "train/autograd/ops.h"
 #include "train/balance.h"
 #include "train/checkpoint.h"
@@ -44,11 +45,7 @@ bool any_target(const std::vector<int32_t>& t) {
 ParamSet load_or_init(const TrainConfig& c, const std::optional<std::filesystem::path>& resume_from) {
   if (resume_from) return ParamSet::from_checkpoint(*resume_from, c.model.mtp);
   if (!c.model.checkpoint.empty()) return ParamSet::from_checkpoint(c.model.checkpoint, c.model.mtp, c.train.seed);
-  std::ifstream in(c.model.init);
-  if (!in) fail("{}: cannot open [model] init = {}", c.source.string(), c.model.init.string());
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) fail("{}: invalid JSON", c.model.init.string());
-  return ParamSet::initialize(j, c.model.mtp, c.train.seed);
+  return ParamSet::initialize(read_json_file(c.model.init), c.model.mtp, c.train.seed);
 }
 
 double mean_eval_loss(Transformer& model, ThreadPool& pool, const DataLoader& data, const TrainConfig& c) {
@@ -112,6 +109,8 @@ double training_flops_per_token(const ModelConfig& c, int64_t seq_len, bool mtp)
 }
 
 TrainSummary run_training(const TrainConfig& c, const TrainRunOptions& options) {
+  const std::filesystem::path tokenizer = !c.model.tokenizer.empty() ? c.model.tokenizer : c.model.checkpoint;
+  load_checkpoint_tokenizer(tokenizer);  // the checkpoints copy it: a bad one fails now, not at the first save
   RunDirectory run(c.train.out, c.train.keep_checkpoints);
   std::optional<std::filesystem::path> resume_from;
   if (options.resume) {
@@ -120,7 +119,6 @@ TrainSummary run_training(const TrainConfig& c, const TrainRunOptions& options) 
   }
   ParamSet params = load_or_init(c, resume_from);
   const ModelConfig& mc = params.config();
-  const std::filesystem::path tokenizer = !c.model.tokenizer.empty() ? c.model.tokenizer : c.model.checkpoint;
 
   DataLoader data(c.data.train, c.train.seq_len, c.train.batch_size, c.train.seed, c.data.eval_fraction);
   if (data.vocab_size() > uint32_t(mc.vocab_size))
