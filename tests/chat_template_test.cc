@@ -1,4 +1,4 @@
-// Chat templates rendered as transformers renders them: the DeepSeek-V3 fixture cases (rendered by
+// Chat templates rendered as transformers renders them: the DeepSeek-V3 fixture cases (rendered and encoded by
 // transformers), and real hub templates (DeepSeek-R1-Distill, Qwen2.5, Llama-3.1) against expected
 // strings derived by hand from the template text.
 #include "tokenizer/chat_template.h"
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "tokenizer/tokenizer.h"
 
 namespace whale {
 namespace {
@@ -54,6 +55,26 @@ TEST(ChatTemplate, DeepSeekV3FixtureCases) {
     if (!c.contains("messages")) continue;
     EXPECT_EQ(tmpl.render(c["messages"], c["add_generation_prompt"].get<bool>()), c["rendered"].get<std::string>())
         << "case: " << line;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
+
+// The prompt ids the server uses (message text never parsed for special tokens) are transformers' ids of the
+// rendered conversation whenever no message spells an added token, as in every fixture case.
+TEST(ChatTemplate, DeepSeekV3FixtureCasesEncodeToHfIds) {
+  nlohmann::json config = nlohmann::json::parse(read_file(kFixtureDir + "/tokenizer_config.json"));
+  ChatTemplate tmpl = ChatTemplate::from_tokenizer_config(config, "tokenizer_config.json");
+  const Tokenizer tokenizer = Tokenizer::load(kFixtureDir);
+  std::ifstream cases(kFixtureDir + "/cases.jsonl");
+  int checked = 0;
+  for (std::string line; std::getline(cases, line);) {
+    nlohmann::json c = nlohmann::json::parse(line);
+    if (!c.contains("messages")) continue;
+    const ChatPrompt prompt =
+        tmpl.render_for_encoding(tokenizer, c["messages"], c["add_generation_prompt"].get<bool>());
+    EXPECT_EQ(prompt.text, c["rendered"].get<std::string>()) << line;
+    EXPECT_EQ(prompt.ids, c["ids"].get<std::vector<int32_t>>()) << line;
     ++checked;
   }
   EXPECT_GE(checked, 10);

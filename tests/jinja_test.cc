@@ -1,7 +1,11 @@
 // Unit tests of the Jinja interpreter behind chat templates. Expected strings follow Jinja2 3.1 with
 // transformers' settings (trim_blocks, lstrip_blocks, Python str() of values).
 #include <gtest/gtest.h>
+#include <pthread.h>
 
+#include <cstdio>
+#include <ctime>
+#include <functional>
 #include <string>
 
 #include "core/error.h"
@@ -229,10 +233,6 @@ TEST(Jinja, RunawayTemplatesStopWithErrors) {
   EXPECT_NE(error_of(nested).find("nested too deeply"), std::string::npos);
   Limits small;
   small.max_output_bytes = 1000;
-  small.max_loop_iterations = 100;
-  EXPECT_NE(error_of("{% for i in range(50) %}x{% endfor %}{% for i in range(60) %}{% endfor %}", {}, small)
-                .find("loop iterations exceed"),
-            std::string::npos);
   EXPECT_NE(error_of("{% for i in range(90) %}{{ 'xxxxxxxxxxxxxxx' }}{% endfor %}", {}, small).find("output exceeds"),
             std::string::npos);
   // Exponential string growth is refused by size, not left to exhaust memory.
@@ -240,7 +240,117 @@ TEST(Jinja, RunawayTemplatesStopWithErrors) {
                      {}, small)
                 .find("exceeds the output limit"),
             std::string::npos);
-  EXPECT_NE(error_of("{{ 'x' * 1000000000000 }}").find("exceeds the output limit"), std::string::npos);
+}
+
+// Thread CPU seconds that `fn` takes (not wall time: the test machine may be loaded).
+double cpu_seconds(const std::function<void()>& fn) {
+  auto now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+  };
+  const double start = now();
+  fn();
+  return now() - start;
+}
+
+// A hostile template under the default limits: a whale::Error naming `limit` and the line, fast (the budget is
+// about a second here; 5 s leaves room for sanitizer builds, and is far from the tens of seconds unlimited).
+void expect_stopped(const std::string& source, const std::string& limit) {
+  std::string e;
+  const double seconds = cpu_seconds([&] { e = error_of(source); });
+  EXPECT_NE(e.find(limit), std::string::npos) << e;
+  EXPECT_NE(e.find("test: line "), std::string::npos) << e;
+  EXPECT_LT(seconds, 5.0) << source;
+  std::printf("  %.3f s CPU to stop %s\n", seconds, source.c_str());
+}
+
+TEST(Jinja, StepBudgetStopsLoopsAndRecursion) {
+  expect_stopped("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                 "evaluation exceeds the limit of 4000000 steps");
+  expect_stopped("{% for i in range(100000) %}{% for j in range(100000) %}{{ loop.index }}{% endfor %}{% endfor %}",
+                 "evaluation exceeds the limit of 4000000 steps");
+  // Exponential recursion within the depth limit: 2**60 calls.
+  expect_stopped("{% macro f(n) %}{% if n < 60 %}{{ f(n + 1) }}{{ f(n + 1) }}{% endif %}{% endmacro %}{{ f(0) }}",
+                 "evaluation exceeds the limit");
+  // Quadratic string building: each step copies the string so far, and is charged by its size.
+  expect_stopped(
+      "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s ~ 'y' * 100 %}"
+      "{% endfor %}",
+      "evaluation exceeds the limit");
+  // Work on a big value is charged by its size: 16 MB measured over and over.
+  expect_stopped("{% set s = 'x' * 16000000 %}{% for i in range(100000) %}{{ s|length }}{% endfor %}",
+                 "evaluation exceeds the limit");
+  // A small budget: 5 iterations fit in 200 steps, 50 do not.
+  Limits tiny;
+  tiny.max_steps = 200;
+  EXPECT_EQ(render("{% for i in range(5) %}x{% endfor %}", {}, tiny), "xxxxx");
+  EXPECT_NE(error_of("{% for i in range(50) %}x{% endfor %}", {}, tiny).find("evaluation exceeds the limit of 200"),
+            std::string::npos);
+}
+
+TEST(Jinja, RangeAndListsAreCappedBeforeTheyAreBuilt) {
+  expect_stopped("{% for i in range(100000000) %}{% endfor %}", "range() of more than the limit of 100000 items");
+  expect_stopped("{{ range(-9223372036854775807, 9223372036854775807)|length }}", "range() of more than the limit");
+  EXPECT_EQ(render("{{ range(0, 10, 3)|list }} {{ range(10, 0, -3)|list }} {{ range(5, 1)|list }}"),
+            "[0, 3, 6, 9] [10, 7, 4, 1] []");
+  expect_stopped("{{ ('x' * 200000)|list|length }}", "iterating over 200000 items exceeds the limit of 100000");
+  expect_stopped("{% for c in 'x' * 200000 %}{% endfor %}", "exceeds the limit of 100000 items");
+  expect_stopped("{{ ('x' * 200000).split('x')|length }}", "str.split: more than the limit of 100000 parts");
+}
+
+TEST(Jinja, StringsAreCappedBeforeTheyAreBuilt) {
+  expect_stopped("{{ 'x' * 10**9 }}", "repeating 1 bytes 1000000000 times exceeds the output limit");
+  expect_stopped("{{ 'ab' * 9223372036854775807 }}", "exceeds the output limit");  // no overflow of 2 * n
+  EXPECT_EQ(render("[{{ '' * 10**18 }}{{ 'ab' * -3 }}{{ [] * 10**18 }}]"), "[[]]");
+  EXPECT_EQ(render("{{ 'ab' * 3 }} {{ [1] * 2 }} {{ ('xy' * 5000001)|length }}"), "ababab [1, 1] 10000002");
+  expect_stopped("{{ ('x' * 1000000).replace('', 'yyyyyyyyyyyyyyyyyyyy') }}", "exceeds the output limit");
+  // Shared structure: small in memory, 16 GB as text.
+  expect_stopped("{% set a = ['x' * 16000] * 1000 %}{% set b = [a] * 1000 %}{{ b }}", "exceeds the output limit");
+  expect_stopped("{% set a = ['x' * 16000] * 1000 %}{{ ([a] * 1000)|tojson(indent=4) }}", "exceeds the output limit");
+  expect_stopped("{% set a = ['x' * 16000] * 1000 %}{{ ([a] * 1000)|join(',') }}", "exceeds the output limit");
+  Limits small;
+  small.max_output_bytes = 1000;
+  EXPECT_EQ(render("{{ 'x' * 1000 }}", {}, small), std::string(1000, 'x'));
+  EXPECT_NE(error_of("{{ 'x' * 1001 }}", {}, small).find("exceeds the output limit of 1000 bytes"), std::string::npos);
+}
+
+TEST(Jinja, NestingIsBoundedSoNoWalkOverflowsTheStack) {
+  // A list wrapped in itself 100 levels deep, a namespace holding itself: refused, not recursed over.
+  expect_stopped("{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = [ns.l] %}{% endfor %}",
+                 "nested deeper than 100 levels");
+  expect_stopped("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}",
+                 "cannot set attribute 'me' on 'ns' to a namespace");
+  EXPECT_NE(error_of("{{ namespace(x=namespace()) }}").find("a namespace cannot hold a namespace"), std::string::npos);
+  EXPECT_EQ(
+      render("{% set ns = namespace(l=[]) %}{% for i in range(3) %}{% set ns.l = [ns.l] %}{% endfor %}{{ ns.l }}"),
+      "[[[[]]]]");
+  // Statements, expressions and macro calls nested 1000 levels deep take under 0.5 MB of stack (more under
+  // sanitizers): a render on a thread with a 4 MB stack stops with an error where an unbounded one crashes.
+  std::string open, close;
+  for (int i = 0; i < 8; ++i) {
+    open += "{% if true %}";
+    close += "{% endif %}";
+  }
+  const std::string recursive =
+      "{% macro f(n) %}" + open + "{{ [[[[f(n + 1)]]]] }}" + close + "{% endmacro %}{{ f(0) }}";
+  Limits deep_calls;
+  deep_calls.max_call_depth = 100000;
+  std::string e;
+  auto run = [&] { e = error_of(recursive, {}, deep_calls); };
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, size_t(4) << 20);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(
+                &thread, &attr, [](void* fn) -> void* { return (*static_cast<decltype(run)*>(fn))(), nullptr; }, &run),
+            0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_NE(e.find("template evaluation nested deeper than the limit of 1000 levels"), std::string::npos) << e;
+  nlohmann::json deep_json = 1;
+  for (int i = 0; i < 200; ++i) deep_json = nlohmann::json::array({deep_json});
+  EXPECT_NE(error_of("{{ x }}", {{"x", deep_json}}).find("JSON nested deeper than 100 levels"), std::string::npos);
 }
 
 }  // namespace

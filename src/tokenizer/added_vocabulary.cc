@@ -71,6 +71,18 @@ void AddedVocabulary::add(const AddedToken& token) {
   }
 }
 
+int32_t AddedVocabulary::spelled_at(std::string_view text, size_t pos, size_t* end) const {
+  const uint8_t first = uint8_t(text[pos]);
+  size_t raw_end = 0, normalized_end = 0;
+  const int32_t raw = raw_trie_.first_byte[first] ? raw_trie_.longest_at(text, pos, &raw_end) : -1;
+  const int32_t normalized =
+      normalized_trie_.first_byte[first] ? normalized_trie_.longest_at(text, pos, &normalized_end) : -1;
+  if (raw < 0 && normalized < 0) return -1;
+  const bool take_raw = raw >= 0 && (normalized < 0 || raw_end >= normalized_end);
+  *end = take_raw ? raw_end : normalized_end;
+  return take_raw ? raw : normalized;
+}
+
 void AddedVocabulary::split_with(const Trie& trie, std::string_view text, std::vector<TextSegment>& out) const {
   size_t text_start = 0;  // start of the pending text piece
   size_t pos = 0;

@@ -35,6 +35,9 @@ class AddedVocabulary {
 
   // Splits `text` into added tokens and the text between them (empty text pieces are dropped).
   void split(std::string_view text, std::vector<TextSegment>& out) const;
+  // Index into tokens() of the longest token whose content is spelled at text[pos], whatever its flags
+  // (single_word, normalized, ...), or -1; sets *end past it.
+  int32_t spelled_at(std::string_view text, size_t pos, size_t* end) const;
 
  private:
   // Byte trie over token contents; node 0 is the root.

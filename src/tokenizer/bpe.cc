@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
+#include "tokenizer/scratch.h"
 
 namespace whale {
 namespace {
@@ -133,7 +134,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
     bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
   };
   thread_local std::vector<Symbol> symbols;  // [n_bytes]
-  symbols.clear();
+  const ScratchGuard symbols_scope(symbols);
   for (char c : word) {
     int32_t id = byte_id_[uint8_t(c)];
     if (id < 0) id = unk_id_;

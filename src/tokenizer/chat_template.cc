@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "tokenizer/jinja/template.h"
 #include "tokenizer/jinja/value.h"
+#include "tokenizer/tokenizer.h"
 
 namespace whale {
 namespace {
@@ -25,6 +26,22 @@ std::string select_template(const nlohmann::json& field, const std::string& name
     fail("{}: chat_template list has no \"default\" entry (has: {})", name, names);
   }
   fail("{}: chat_template must be a string or a list of named templates", name);
+}
+
+// `value` with every string in it, object keys included, escaped by the tokenizer.
+nlohmann::json escape_strings(const Tokenizer& tokenizer, const nlohmann::json& value) {
+  if (value.is_string()) return tokenizer.escape_added_tokens(value.get_ref<const std::string&>());
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : value) out.push_back(escape_strings(tokenizer, item));
+    return out;
+  }
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [k, v] : value.items()) out[tokenizer.escape_added_tokens(k)] = escape_strings(tokenizer, v);
+    return out;
+  }
+  return value;
 }
 
 }  // namespace
@@ -78,6 +95,13 @@ std::string ChatTemplate::render(const nlohmann::json& messages, bool add_genera
     for (const auto& [k, v] : extra_context.items()) context.set(k, jinja::Value::from_json(v));
   }
   return template_->render(context);
+}
+
+ChatPrompt ChatTemplate::render_for_encoding(const Tokenizer& tokenizer, const nlohmann::json& messages,
+                                             bool add_generation_prompt, const nlohmann::json& extra_context) const {
+  const std::string escaped =
+      render(escape_strings(tokenizer, messages), add_generation_prompt, escape_strings(tokenizer, extra_context));
+  return {tokenizer.restore_escaped(escaped), tokenizer.encode(escaped, {.restore_escaped = true})};
 }
 
 }  // namespace whale

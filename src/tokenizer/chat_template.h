@@ -2,16 +2,26 @@
 // transformers' apply_chat_template(tokenize=False) does (Jinja semantics in tokenizer/jinja/).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace whale {
+
+class Tokenizer;
 
 namespace jinja {
 class Template;
 struct Dict;
 }  // namespace jinja
+
+// A conversation rendered for the model.
+struct ChatPrompt {
+  std::string text;          // as render() writes it
+  std::vector<int32_t> ids;  // its encoding, in which only the template's own markup is added tokens
+};
 
 class ChatTemplate {
  public:
@@ -22,6 +32,12 @@ class ChatTemplate {
   // messages: JSON array of {role, content, tool_calls?, ...}. Returns the rendered prompt string.
   std::string render(const nlohmann::json& messages, bool add_generation_prompt,
                      const nlohmann::json& extra_context = nlohmann::json::object()) const;
+  // render() and the encoding of its text, where every string of `messages` and `extra_context` (keys too) is
+  // encoded as ordinary text even where it spells a special or added token: a message cannot forge a turn.
+  // The template sees those strings with such spellings escaped (added_token_escape.h), so a template that
+  // searches content for an added token (e.g. '</think>' in content) does not find one written by the user.
+  ChatPrompt render_for_encoding(const Tokenizer& tokenizer, const nlohmann::json& messages, bool add_generation_prompt,
+                                 const nlohmann::json& extra_context = nlohmann::json::object()) const;
 
  private:
   ChatTemplate(std::shared_ptr<const jinja::Template> tmpl, std::shared_ptr<const jinja::Dict> special_tokens,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "tokenizer/scratch.h"
 
 namespace whale {
 namespace {
@@ -46,8 +47,8 @@ struct Segment {
 void split_piece(const SplitStep& step, std::string_view piece, std::vector<std::string_view>& out) {
   thread_local std::vector<Span> matches;
   thread_local std::vector<Segment> segments;
-  matches.clear();
-  segments.clear();
+  const ScratchGuard matches_scope(matches);
+  const ScratchGuard segments_scope(segments);
   step.regex.find_all(piece, matches);
   // Cover the piece with alternating gap / match segments.
   size_t prev = 0;
@@ -150,6 +151,8 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& p
                          std::deque<std::string>& arena) const {
   if (text.empty()) return;
   thread_local std::vector<std::string_view> current, next;
+  const ScratchGuard current_scope(current);
+  const ScratchGuard next_scope(next);
   current.assign(1, text);
   for (const Step& step : steps_) {
     next.clear();

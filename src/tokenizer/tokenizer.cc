@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "tokenizer/added_token_escape.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/gguf_tokenizer.h"
 #include "tokenizer/utf8.h"
@@ -170,21 +171,30 @@ Tokenizer Tokenizer::from_json(const json& tokenizer, const json& config, std::s
   return t;
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {
   utf8::require_valid(text, "tokenizer input");
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   std::vector<TextSegment> segments;
-  added_.split(text, segments);
+  if (options.parse_special) {
+    added_.split(text, segments);
+  } else if (!text.empty()) {
+    segments.push_back({text, -1});
+  }
   std::vector<std::string_view> pieces;
   std::deque<std::string> arena;
-  std::string normalized;
+  std::string restored, normalized;
   for (const TextSegment& segment : segments) {
     if (segment.id >= 0) {
       ids.push_back(segment.id);
       continue;
     }
     std::string_view segment_text = segment.text;
+    if (options.restore_escaped && has_escaped_added_tokens(segment_text)) {
+      restored.clear();
+      restore_added_tokens(added_, segment_text, restored);
+      segment_text = restored;
+    }
     if (!normalizer_.is_identity()) {
       normalizer_.normalize(segment_text, normalized);
       segment_text = normalized;
@@ -194,6 +204,18 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
     for (std::string_view piece : pieces) model_.encode_word(piece, ids);
   }
   return ids;
+}
+
+std::string Tokenizer::escape_added_tokens(std::string_view text) const {
+  std::string out;
+  whale::escape_added_tokens(added_, text, out);
+  return out;
+}
+
+std::string Tokenizer::restore_escaped(std::string_view text) const {
+  std::string out;
+  restore_added_tokens(added_, text, out);
+  return out;
 }
 
 void Tokenizer::check_id(int32_t id) const {

@@ -22,6 +22,15 @@ namespace whale {
 
 class GgufMetadata;
 
+struct EncodeOptions {
+  // Added tokens spelled in the text become their ids (HF's encode). False: none is matched, special or not;
+  // all of the text is pre-tokenized and BPE-encoded as ordinary characters (llama.cpp's parse_special=false).
+  bool parse_special = true;
+  // The text holds placeholders of escape_added_tokens(): after the split on added tokens, each is restored to
+  // the text it stands for, which is encoded as ordinary characters.
+  bool restore_escaped = false;
+};
+
 class Tokenizer {
  public:
   // Reads DIR/tokenizer.json and, if present, DIR/tokenizer_config.json (BOS/EOS, chat template). `path` may
@@ -32,7 +41,12 @@ class Tokenizer {
                              std::string_view source);
 
   // Text → ids, without BOS/EOS (HF encode(text, add_special_tokens=False)). Invalid UTF-8 → whale::Error.
-  std::vector<int32_t> encode(std::string_view text) const;
+  std::vector<int32_t> encode(std::string_view text, const EncodeOptions& options = {}) const;
+  // For an untrusted string placed into a prompt (chat content): `text` with each spelling of an added token
+  // replaced by a placeholder (added_token_escape.h), which encode(.., {.restore_escaped = true}) encodes as the
+  // ordinary characters it stands for, and restore_escaped() turns back into them.
+  std::string escape_added_tokens(std::string_view text) const;
+  std::string restore_escaped(std::string_view text) const;
   // Ids → text; an unknown id → whale::Error naming it. Invalid UTF-8 in the bytes becomes U+FFFD. GGUF
   // vocabularies whose pre-tokenizer says so then clean up spaces as llama.cpp's detokenizer does.
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;

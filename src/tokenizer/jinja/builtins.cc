@@ -7,14 +7,13 @@
 namespace whale::jinja {
 namespace {
 
-constexpr int64_t kMaxRange = 10'000'000;
-
 int64_t int_arg(const Value& v, const char* fn) {
   if (!v.is_int() && !v.is_bool()) fail("{}() expects integers, got '{}'", fn, type_name(v));
   return v.as_int();
 }
 
-Value range(const CallArgs& a) {
+// Python's range(), refused before anything is built when it would hold more than max_items.
+Value range(const CallArgs& a, int64_t max_items) {
   if (a.args.empty() || a.args.size() > 3) fail("range() expects 1 to 3 arguments, got {}", a.args.size());
   int64_t start = 0, stop, step = 1;
   if (a.args.size() == 1) {
@@ -25,11 +24,14 @@ Value range(const CallArgs& a) {
     if (a.args.size() == 3) step = int_arg(a.args[2], "range");
   }
   if (step == 0) fail("range() step must not be zero");
+  // Length as Python computes it, in 128 bits so that range(-2**63, 2**63 - 1) cannot overflow.
+  const __int128 span = step > 0 ? __int128(stop) - start : __int128(start) - stop;
+  const __int128 magnitude = step > 0 ? __int128(step) : -__int128(step);
+  const __int128 n = span <= 0 ? 0 : (span + magnitude - 1) / magnitude;
+  if (n > max_items) fail("range() of more than the limit of {} items", max_items);
   List out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-    if (int64_t(out.size()) >= kMaxRange) fail("range() longer than {} items", kMaxRange);
-    out.emplace_back(i);
-  }
+  out.reserve(size_t(n));
+  for (int64_t i = 0; i < int64_t(n); ++i) out.emplace_back(int64_t(start + __int128(i) * step));
   return Value::list(std::move(out));
 }
 
@@ -56,15 +58,17 @@ Value strftime_now(const CallArgs& a) {
 
 }  // namespace
 
-Dict global_functions() {
+Dict global_functions(const Limits& limits) {
   Dict g;
-  g.set("range", Value::function("range", range));
+  g.set("range",
+        Value::function("range", [max_items = limits.max_items](const CallArgs& a) { return range(a, max_items); }));
   g.set("namespace", Value::function("namespace", [](const CallArgs& a) {
           return Value::make_namespace(dict_from_args(a, "namespace"));
         }));
   g.set("dict", Value::function("dict", [](const CallArgs& a) { return Value::dict(dict_from_args(a, "dict")); }));
-  g.set("raise_exception", Value::function("raise_exception", [](const CallArgs& a) -> Value {
-          fail("raise_exception: {}", a.args.empty() ? std::string() : to_str(a.args[0]));
+  g.set("raise_exception",
+        Value::function("raise_exception", [max_bytes = limits.max_output_bytes](const CallArgs& a) -> Value {
+          fail("raise_exception: {}", a.args.empty() ? std::string() : to_str(a.args[0], max_bytes));
         }));
   g.set("strftime_now", Value::function("strftime_now", strftime_now));
   return g;

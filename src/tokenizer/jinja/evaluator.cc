@@ -7,10 +7,50 @@
 #include "tokenizer/jinja/operators.h"
 
 namespace whale::jinja {
+namespace {
+
+// Steps charged beyond the one per node. A loop iteration builds the 12-entry `loop` object, a macro call a
+// scope and an output string. A value costs by size: a string per kBytesPerStep bytes; a list or dict that an
+// expression builds kStepsPerItem per item (its memory), one that it only looks up (a variable, an attribute)
+// per kItemsPerStep items. So the work done on big values and the memory a render allocates are bounded too.
+constexpr int64_t kLoopIterationSteps = 16, kMacroCallSteps = 16;
+constexpr int64_t kBytesPerStep = 16, kStepsPerItem = 8, kItemsPerStep = 8;
+
+int64_t size_steps(const Value& v, bool built) {
+  if (v.is_string()) return int64_t(v.as_string().size()) / kBytesPerStep;
+  const size_t n = v.is_list() ? v.as_list().size() : v.is_mapping() ? v.as_dict().items.size() : 0;
+  return built ? int64_t(n) * kStepsPerItem : int64_t(n) / kItemsPerStep;
+}
+
+// Whether the expression's value is one it builds, not one that already exists (a variable, an element, a
+// literal, an operand of and / or / if-else).
+bool builds_value(const Expr& e) {
+  switch (e.kind) {
+    case Expr::Kind::kLiteral:
+    case Expr::Kind::kName:
+    case Expr::Kind::kGetAttr:
+    case Expr::Kind::kGetItem:
+    case Expr::Kind::kConditional:
+      return false;
+    case Expr::Kind::kBinary:
+      return e.name != "and" && e.name != "or";
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+Evaluator::Nesting::Nesting(Evaluator& e) : e_(e) {
+  if (++e_.depth_ > e_.limits_.max_depth) {
+    --e_.depth_;
+    fail("template evaluation nested deeper than the limit of {} levels", e_.limits_.max_depth);
+  }
+}
 
 Evaluator::Evaluator(const Limits& limits, const Dict& context) : limits_(limits) {
   auto globals = std::make_shared<Scope>();
-  for (auto& [k, v] : global_functions().items) (*globals)[k] = v;
+  for (auto& [k, v] : global_functions(limits).items) (*globals)[k] = v;
   auto root = std::make_shared<Scope>();
   for (const auto& [k, v] : context.items) (*root)[k] = v;
   scopes_ = {globals, root};
@@ -20,6 +60,11 @@ std::string Evaluator::render(const Body& body) {
   std::string out;
   exec_body(body, out);
   return out;
+}
+
+void Evaluator::spend(int64_t steps) {
+  steps_ += steps;
+  if (steps_ > limits_.max_steps) fail("evaluation exceeds the limit of {} steps", limits_.max_steps);
 }
 
 void Evaluator::append(std::string& out, const std::string& text) const {
@@ -47,13 +92,19 @@ Evaluator::Flow Evaluator::exec_body(const Body& body, std::string& out) {
 }
 
 Evaluator::Flow Evaluator::exec(const Stmt& s, std::string& out) {
+  const Nesting nesting(*this);
   line_ = s.line;
+  spend(1 + int64_t(s.text.size()) / kBytesPerStep);
+  return exec_statement(s, out);
+}
+
+Evaluator::Flow Evaluator::exec_statement(const Stmt& s, std::string& out) {
   switch (s.kind) {
     case Stmt::Kind::kText:
       append(out, s.text);
       return Flow::kNormal;
     case Stmt::Kind::kOutput:
-      append(out, to_str(eval(*s.expr)));
+      append(out, to_str(eval(*s.expr), limits_.max_output_bytes));
       return Flow::kNormal;
     case Stmt::Kind::kIf:
       for (const auto& [cond, body] : s.branches) {
@@ -96,38 +147,48 @@ static void bind_targets(const std::vector<std::string>& targets, const Value& v
 }
 
 Evaluator::Flow Evaluator::exec_for(const Stmt& s, std::string& out) {
-  Value iterable = eval(*s.expr);
-  List all = iterate(iterable);
+  const Value iterable = eval(*s.expr);
   auto scope = std::make_shared<Scope>();
   scopes_.push_back(scope);
-  List items;
-  for (const auto& item : all) {
-    bind_targets(s.targets, item, *scope);
-    if (!s.cond || truthy(eval(*s.cond))) items.push_back(item);
+  List filtered;  // the items when they are not iterable's own list
+  if (!iterable.is_list() || s.cond) {
+    filtered = iterate(iterable, limits_.max_items);
+    spend(int64_t(filtered.size()) * kStepsPerItem);
   }
+  if (s.cond) {
+    List kept;
+    for (const auto& item : filtered) {
+      bind_targets(s.targets, item, *scope);
+      if (truthy(eval(*s.cond))) kept.push_back(item);
+    }
+    filtered = std::move(kept);
+  }
+  const List& items = iterable.is_list() && !s.cond ? iterable.as_list() : filtered;
+  static const Value kNoPrevious = Value::undefined("'loop.previtem' is undefined on the first iteration");
+  static const Value kNoNext = Value::undefined("'loop.nextitem' is undefined on the last iteration");
   const int64_t n = int64_t(items.size());
+  auto index = std::make_shared<int64_t>(0);  // of the iteration running: one loop.cycle serves them all
+  const Value cycle = Value::function("cycle", [index](const CallArgs& a) {
+    if (a.args.empty()) fail("loop.cycle() needs at least one argument");
+    return a.args[size_t(*index) % a.args.size()];
+  });
   for (int64_t i = 0; i < n; ++i) {
-    if (++iterations_ > limits_.max_loop_iterations)
-      fail("loop iterations exceed the limit of {}", limits_.max_loop_iterations);
+    spend(kLoopIterationSteps);
+    *index = i;
     bind_targets(s.targets, items[size_t(i)], *scope);
     Dict loop;
-    loop.set("index", Value(i + 1));
-    loop.set("index0", Value(i));
-    loop.set("revindex", Value(n - i));
-    loop.set("revindex0", Value(n - i - 1));
-    loop.set("first", Value(i == 0));
-    loop.set("last", Value(i == n - 1));
-    loop.set("length", Value(n));
-    loop.set("depth", Value(1));
-    loop.set("depth0", Value(0));
-    loop.set("previtem",
-             i > 0 ? items[size_t(i - 1)] : Value::undefined("'loop.previtem' is undefined on the first iteration"));
-    loop.set("nextitem",
-             i + 1 < n ? items[size_t(i + 1)] : Value::undefined("'loop.nextitem' is undefined on the last iteration"));
-    loop.set("cycle", Value::function("cycle", [i](const CallArgs& a) {
-               if (a.args.empty()) fail("loop.cycle() needs at least one argument");
-               return a.args[size_t(i) % a.args.size()];
-             }));
+    loop.items = {{"index", Value(i + 1)},
+                  {"index0", Value(i)},
+                  {"revindex", Value(n - i)},
+                  {"revindex0", Value(n - i - 1)},
+                  {"first", Value(i == 0)},
+                  {"last", Value(i == n - 1)},
+                  {"length", Value(n)},
+                  {"depth", Value(1)},
+                  {"depth0", Value(0)},
+                  {"previtem", i > 0 ? items[size_t(i - 1)] : kNoPrevious},
+                  {"nextitem", i + 1 < n ? items[size_t(i + 1)] : kNoNext},
+                  {"cycle", cycle}};
     (*scope)["loop"] = Value::dict(std::move(loop));
     if (exec_body(s.body, out) == Flow::kBreak) break;
   }
@@ -143,6 +204,7 @@ void Evaluator::exec_set(const Stmt& s) {
     if (!target.is_namespace())
       fail("cannot set attribute '{}' on '{}' (a {}): only namespace() objects can be assigned to", s.attr,
            s.targets[0], type_name(target));
+    if (v.holds_namespace()) fail("cannot set attribute '{}' on '{}' to a namespace", s.attr, s.targets[0]);
     target.namespace_dict().set(s.attr, std::move(v));
     return;
   }
@@ -154,6 +216,7 @@ Value Evaluator::make_macro(const Stmt& s) {
   return Value::function(s.text, [this, def](const CallArgs& a) {
     if (a.args.size() > def->params.size())
       fail("macro '{}' takes {} arguments, got {}", def->text, def->params.size(), a.args.size());
+    spend(kMacroCallSteps);
     if (++call_depth_ > limits_.max_call_depth)
       fail("macro '{}': call depth exceeds the limit of {}", def->text, limits_.max_call_depth);
     auto scope = std::make_shared<Scope>();
@@ -193,7 +256,7 @@ Value Evaluator::eval_call(const Expr& e) {
     CallArgs a = eval_args(e, 1);
     line_ = e.line;
     if (obj.is_undefined()) fail("{}", obj.name());
-    if (auto result = call_method(obj, callee.name, a)) return *result;
+    if (auto result = call_method(obj, callee.name, a, limits_)) return *result;
     Value fn = get_attr(obj, callee.name);
     if (fn.is_function()) return fn.as_function()(a);
     fail("unsupported method '{}' on a value of type '{}'", callee.name, type_name(obj));
@@ -230,7 +293,14 @@ Value Evaluator::eval_compare(const Expr& e) {
 }
 
 Value Evaluator::eval(const Expr& e) {
+  const Nesting nesting(*this);
   line_ = e.line;
+  Value v = eval_expression(e);
+  spend(1 + size_steps(v, builds_value(e)));
+  return v;
+}
+
+Value Evaluator::eval_expression(const Expr& e) {
   switch (e.kind) {
     case Expr::Kind::kLiteral:
       return e.value;
@@ -268,7 +338,7 @@ Value Evaluator::eval(const Expr& e) {
       Value v = eval(*e.args[0]);
       CallArgs a = eval_args(e, 1);
       line_ = e.line;
-      return apply_filter(e.name, v, a);
+      return apply_filter(e.name, v, a, limits_);
     }
     case Expr::Kind::kTest: {
       Value v = eval(*e.args[0]);

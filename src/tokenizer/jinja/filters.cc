@@ -27,7 +27,7 @@ std::string string_arg(const CallArgs& a, size_t i, const std::string& name, con
 // `a.b.c` attribute paths, as Jinja's attribute= arguments accept; integer parts index lists.
 Value attribute_path(const Value& v, const std::string& path) {
   Value cur = v;
-  for (const auto& part : py_split(path, std::string("."), -1)) {
+  for (const auto& part : py_split(path, std::string("."), -1, int64_t(path.size()) + 1)) {
     if (cur.is_undefined()) return cur;
     bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
     cur = digits ? get_item(cur, Value(int64_t(std::stoll(part)))) : get_item(cur, Value(part));
@@ -36,10 +36,11 @@ Value attribute_path(const Value& v, const std::string& path) {
 }
 
 // An indent given as a count of spaces.
-std::string spaces(const Value& width, const char* filter) {
+std::string spaces(const Value& width, const char* filter, const Limits& limits) {
   constexpr int64_t kMaxIndent = 256;
   if (!width.is_int() || width.as_int() < 0 || width.as_int() > kMaxIndent)
-    fail("filter '{}': indent must be an integer in [0, {}] or a string, got {}", filter, kMaxIndent, repr(width));
+    fail("filter '{}': indent must be an integer in [0, {}] or a string, got {}", filter, kMaxIndent,
+         repr(width, limits.max_output_bytes));
   return std::string(size_t(width.as_int()), ' ');
 }
 
@@ -50,11 +51,12 @@ CallArgs rest_args(const CallArgs& a, size_t first) {
   return r;
 }
 
-Value tojson(const Value& v, const CallArgs& a) {
+Value tojson(const Value& v, const CallArgs& a, const Limits& limits) {
   JsonStyle style;
+  style.max_bytes = limits.max_output_bytes;
   if (const Value* ea = arg(a, 0, "ensure_ascii")) style.ensure_ascii = truthy(*ea);
   if (const Value* indent = arg(a, 1, "indent"); indent && !indent->is_none()) {
-    style.indent = indent->is_string() ? indent->as_string() : spaces(*indent, "tojson");
+    style.indent = indent->is_string() ? indent->as_string() : spaces(*indent, "tojson", limits);
     style.item_separator = ",";
   }
   if (const Value* sep = arg(a, 2, "separators"); sep && !sep->is_none()) {
@@ -69,7 +71,7 @@ Value tojson(const Value& v, const CallArgs& a) {
 }
 
 // selectattr / rejectattr / select / reject: keep items whose (attribute) value passes the test.
-Value select_items(const Value& v, const CallArgs& a, bool by_attr, bool keep) {
+Value select_items(const Value& v, const CallArgs& a, bool by_attr, bool keep, const Limits& limits) {
   size_t first = 0;
   std::string attr;
   if (by_attr) {
@@ -85,7 +87,7 @@ Value select_items(const Value& v, const CallArgs& a, bool by_attr, bool keep) {
   CallArgs test_args;
   for (size_t i = first + 1; i < a.args.size(); ++i) test_args.args.push_back(a.args[i]);
   List out;
-  for (const auto& item : iterate(v)) {
+  for (const auto& item : iterate(v, limits.max_items)) {
     Value x = by_attr ? attribute_path(item, attr) : item;
     bool pass = test.empty() ? truthy(x) : apply_test(test, x, test_args);
     if (pass == keep) out.push_back(item);
@@ -93,12 +95,12 @@ Value select_items(const Value& v, const CallArgs& a, bool by_attr, bool keep) {
   return Value::list(std::move(out));
 }
 
-Value map_items(const Value& v, const CallArgs& a) {
+Value map_items(const Value& v, const CallArgs& a, const Limits& limits) {
   List out;
   if (const Value* attr = a.kwarg("attribute")) {
     if (!attr->is_string()) fail("filter 'map': attribute must be a string");
     const Value* dflt = a.kwarg("default");
-    for (const auto& item : iterate(v)) {
+    for (const auto& item : iterate(v, limits.max_items)) {
       Value x = attribute_path(item, attr->as_string());
       out.push_back(x.is_undefined() && dflt ? *dflt : x);
     }
@@ -106,16 +108,18 @@ Value map_items(const Value& v, const CallArgs& a) {
   }
   if (a.args.empty() || !a.args[0].is_string()) fail("filter 'map' needs attribute= or a filter name");
   CallArgs rest = rest_args(a, 1);
-  for (const auto& item : iterate(v)) out.push_back(apply_filter(a.args[0].as_string(), item, rest));
+  for (const auto& item : iterate(v, limits.max_items))
+    out.push_back(apply_filter(a.args[0].as_string(), item, rest, limits));
   return Value::list(std::move(out));
 }
 
-Value indent(const Value& v, const CallArgs& a) {
+Value indent(const Value& v, const CallArgs& a, const Limits& limits) {
   std::string pad = "    ";
-  if (const Value* w = arg(a, 0, "width")) pad = w->is_string() ? w->as_string() : spaces(*w, "indent");
+  if (const Value* w = arg(a, 0, "width")) pad = w->is_string() ? w->as_string() : spaces(*w, "indent", limits);
   bool first = arg(a, 1, "first") && truthy(*arg(a, 1, "first"));
   bool blank = arg(a, 2, "blank") && truthy(*arg(a, 2, "blank"));
-  std::vector<std::string> lines = py_split(to_str(v) + "\n", std::string("\n"), -1);
+  std::vector<std::string> lines =
+      py_split(to_str(v, limits.max_output_bytes) + "\n", std::string("\n"), -1, limits.max_items);
   lines.pop_back();  // the part after the appended newline
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -124,12 +128,13 @@ Value indent(const Value& v, const CallArgs& a) {
       if (blank || !lines[i].empty()) out += pad;
     }
     out += lines[i];
+    check_string_size(out.size(), limits.max_output_bytes);
   }
   return Value(first ? pad + out : out);
 }
 
-Value sort_items(const Value& v, const CallArgs& a) {
-  List items = iterate(v);
+Value sort_items(const Value& v, const CallArgs& a, const Limits& limits) {
+  List items = iterate(v, limits.max_items);
   bool reverse = arg(a, 0, "reverse") && truthy(*arg(a, 0, "reverse"));
   std::string attr = string_arg(a, 2, "attribute", "sort", "");
   auto key = [&](const Value& x) { return attr.empty() ? x : attribute_path(x, attr); };
@@ -148,8 +153,8 @@ Value length(const Value& v) {
   fail("object of type '{}' has no length", type_name(v));
 }
 
-Value first_or_last(const Value& v, bool first) {
-  List items = iterate(v);
+Value first_or_last(const Value& v, bool first, const Limits& limits) {
+  List items = iterate(v, limits.max_items);
   if (items.empty()) return Value::undefined(fmt::format("no {} item of an empty sequence", first ? "first" : "last"));
   return first ? items.front() : items.back();
 }
@@ -188,7 +193,7 @@ Value to_float(const Value& v, const CallArgs& a) {
   return d ? *d : Value(0.0);
 }
 
-std::string html_escape(const std::string& s) {
+std::string html_escape(const std::string& s, size_t max_bytes) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -211,43 +216,46 @@ std::string html_escape(const std::string& s) {
         out += c;
     }
   }
+  check_string_size(out.size(), max_bytes);  // at most 6 bytes per byte of `s`
   return out;
 }
 
 }  // namespace
 
-Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
+Value apply_filter(const std::string& name, const Value& v, const CallArgs& a, const Limits& limits) {
+  auto str = [&](const Value& x) { return to_str(x, limits.max_output_bytes); };
   if (name == "trim") {
     const Value* chars = arg(a, 0, "chars");
-    return Value(py_strip(to_str(v), chars && chars->is_string() ? std::optional(chars->as_string()) : std::nullopt,
-                          true, true));
+    return Value(
+        py_strip(str(v), chars && chars->is_string() ? std::optional(chars->as_string()) : std::nullopt, true, true));
   }
   if (name == "length" || name == "count") return length(v);
-  if (name == "upper") return Value(py_upper(to_str(v)));
-  if (name == "lower") return Value(py_lower(to_str(v)));
-  if (name == "capitalize") return Value(py_capitalize(to_str(v)));
-  if (name == "title") return Value(py_title(to_str(v)));
-  if (name == "string") return Value(to_str(v));
+  if (name == "upper") return Value(py_upper(str(v)));
+  if (name == "lower") return Value(py_lower(str(v)));
+  if (name == "capitalize") return Value(py_capitalize(str(v)));
+  if (name == "title") return Value(py_title(str(v)));
+  if (name == "string") return Value(str(v));
   if (name == "safe") return v;
-  if (name == "e" || name == "escape") return Value(html_escape(to_str(v)));
-  if (name == "tojson") return tojson(v, a);
+  if (name == "e" || name == "escape") return Value(html_escape(str(v), limits.max_output_bytes));
+  if (name == "tojson") return tojson(v, a, limits);
   if (name == "join") {
     std::string sep = string_arg(a, 0, "d", name, "");
     std::string attr = string_arg(a, 1, "attribute", name, "");
     std::string out;
     bool first = true;
-    for (const auto& item : iterate(v)) {
-      out += (first ? "" : sep) + to_str(attr.empty() ? item : attribute_path(item, attr));
+    for (const auto& item : iterate(v, limits.max_items)) {
+      out += (first ? "" : sep) + str(attr.empty() ? item : attribute_path(item, attr));
+      check_string_size(out.size(), limits.max_output_bytes);
       first = false;
     }
     return Value(std::move(out));
   }
   if (name == "replace") {
     const Value* count = arg(a, 2, "count");
-    return Value(py_replace(to_str(v), string_arg(a, 0, "old", name, ""), string_arg(a, 1, "new", name, ""),
-                            count && count->is_int() ? count->as_int() : -1));
+    return Value(py_replace(str(v), string_arg(a, 0, "old", name, ""), string_arg(a, 1, "new", name, ""),
+                            count && count->is_int() ? count->as_int() : -1, limits.max_output_bytes));
   }
-  if (name == "first" || name == "last") return first_or_last(v, name == "first");
+  if (name == "first" || name == "last") return first_or_last(v, name == "first", limits);
   if (name == "default" || name == "d") {
     const Value* dflt = a.get(0, "default_value");
     bool boolean = arg(a, 1, "boolean") && truthy(*arg(a, 1, "boolean"));
@@ -261,24 +269,24 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
     for (const auto& [k, x] : v.as_dict().items) out.push_back(Value::list({Value(k), x}));
     return Value::list(std::move(out));
   }
-  if (name == "selectattr" || name == "rejectattr") return select_items(v, a, true, name == "selectattr");
-  if (name == "select" || name == "reject") return select_items(v, a, false, name == "select");
-  if (name == "map") return map_items(v, a);
-  if (name == "list") return Value::list(iterate(v));
+  if (name == "selectattr" || name == "rejectattr") return select_items(v, a, true, name == "selectattr", limits);
+  if (name == "select" || name == "reject") return select_items(v, a, false, name == "select", limits);
+  if (name == "map") return map_items(v, a, limits);
+  if (name == "list") return Value::list(iterate(v, limits.max_items));
   if (name == "reverse") {
     if (v.is_string()) return slice(v, Value::none(), Value::none(), Value(int64_t(-1)));
-    List items = iterate(v);
+    List items = iterate(v, limits.max_items);
     std::reverse(items.begin(), items.end());
     return Value::list(std::move(items));
   }
-  if (name == "sort") return sort_items(v, a);
+  if (name == "sort") return sort_items(v, a, limits);
   if (name == "int") return to_int(v, a);
   if (name == "float") return to_float(v, a);
   if (name == "abs") {
     if (!v.is_number()) fail("filter 'abs' expects a number, got '{}'", type_name(v));
     return v.is_float() ? Value(std::fabs(v.as_float())) : Value(int64_t(std::llabs(v.as_int())));
   }
-  if (name == "indent") return indent(v, a);
+  if (name == "indent") return indent(v, a, limits);
   fail("unsupported filter '{}'", name);
 }
 

@@ -9,18 +9,12 @@
 namespace whale::jinja {
 namespace {
 
-uint32_t decode(const std::string& ch) {
-  auto c = static_cast<unsigned char>(ch[0]);
-  if (ch.size() == 1) return c;
-  uint32_t cp = c & (0x7f >> ch.size());
-  for (size_t i = 1; i < ch.size(); ++i) cp = (cp << 6) | (static_cast<unsigned char>(ch[i]) & 0x3f);
-  return cp;
-}
-
 std::string quote(const std::string& s, bool ensure_ascii) {
   std::string out = "\"";
-  for (const auto& ch : utf8_chars(s)) {
-    uint32_t cp = decode(ch);
+  for (size_t i = 0, end; i < s.size(); i = end) {
+    end = utf8_char_end(s, i);
+    const std::string_view ch = std::string_view(s).substr(i, end - i);
+    const uint32_t cp = utf8_decode(ch);
     switch (cp) {
       case '"':
         out += "\\\"";
@@ -61,6 +55,8 @@ std::string quote(const std::string& s, bool ensure_ascii) {
 }
 
 void dump(const Value& v, const JsonStyle& style, int level, std::string& out) {
+  if (level > 2 * kMaxValueDepth) fail("tojson: value nested deeper than {} levels", 2 * kMaxValueDepth);
+  check_string_size(out.size(), style.max_bytes);
   auto newline = [&](int lvl) {
     out += '\n';
     for (int i = 0; i < lvl; ++i) out += *style.indent;
@@ -128,6 +124,7 @@ void dump(const Value& v, const JsonStyle& style, int level, std::string& out) {
 std::string json_dumps(const Value& v, const JsonStyle& style) {
   std::string out;
   dump(v, style, 0, out);
+  check_string_size(out.size(), style.max_bytes);
   return out;
 }
 

@@ -14,6 +14,7 @@ struct JsonStyle {
   std::string key_separator = ": ";
   bool sort_keys = false;
   bool ensure_ascii = false;
+  size_t max_bytes = 0;  // a longer result is a whale::Error
 };
 
 std::string json_dumps(const Value& v, const JsonStyle& style);

@@ -38,12 +38,13 @@ bool affix_match(const std::string& s, const Value& affix, bool prefix, const st
   return prefix ? s.compare(0, x.size(), x) == 0 : s.compare(s.size() - x.size(), x.size(), x) == 0;
 }
 
-std::optional<Value> string_method(const std::string& s, const std::string& name, const CallArgs& a) {
+std::optional<Value> string_method(const std::string& s, const std::string& name, const CallArgs& a,
+                                   const Limits& limits) {
   if (name == "strip" || name == "lstrip" || name == "rstrip")
     return Value(py_strip(s, opt_string(a.get(0, "chars"), name), name != "rstrip", name != "lstrip"));
   if (name == "split") {
     List parts;
-    for (auto& p : py_split(s, opt_string(a.get(0, "sep"), name), int_arg(a, 1, "maxsplit", -1)))
+    for (auto& p : py_split(s, opt_string(a.get(0, "sep"), name), int_arg(a, 1, "maxsplit", -1), limits.max_items))
       parts.emplace_back(std::move(p));
     return Value::list(std::move(parts));
   }
@@ -53,8 +54,8 @@ std::optional<Value> string_method(const std::string& s, const std::string& name
     return Value(affix_match(s, *affix, name == "startswith", name));
   }
   if (name == "replace")
-    return Value(
-        py_replace(s, string_arg(a, 0, "old", name), string_arg(a, 1, "new", name), int_arg(a, 2, "count", -1)));
+    return Value(py_replace(s, string_arg(a, 0, "old", name), string_arg(a, 1, "new", name), int_arg(a, 2, "count", -1),
+                            limits.max_output_bytes));
   if (name == "upper") return Value(py_upper(s));
   if (name == "lower") return Value(py_lower(s));
   if (name == "title") return Value(py_title(s));
@@ -68,9 +69,10 @@ std::optional<Value> string_method(const std::string& s, const std::string& name
     if (!items) fail("str.join() needs an argument");
     std::string out;
     bool first = true;
-    for (const auto& v : iterate(*items)) {
+    for (const auto& v : iterate(*items, limits.max_items)) {
       if (!v.is_string()) fail("str.join() expects strings, got '{}'", type_name(v));
       out += (first ? "" : s) + v.as_string();
+      check_string_size(out.size(), limits.max_output_bytes);
       first = false;
     }
     return Value(std::move(out));
@@ -101,8 +103,9 @@ std::optional<Value> dict_method(const Dict& d, const std::string& name, const C
 
 }  // namespace
 
-std::optional<Value> call_method(const Value& obj, const std::string& name, const CallArgs& args) {
-  if (obj.is_string()) return string_method(obj.as_string(), name, args);
+std::optional<Value> call_method(const Value& obj, const std::string& name, const CallArgs& args,
+                                 const Limits& limits) {
+  if (obj.is_string()) return string_method(obj.as_string(), name, args, limits);
   if (obj.is_dict()) return dict_method(obj.as_dict(), name, args);
   return std::nullopt;
 }

@@ -5,11 +5,13 @@
 #include <optional>
 #include <string>
 
+#include "tokenizer/jinja/limits.h"
 #include "tokenizer/jinja/value.h"
 
 namespace whale::jinja {
 
-// nullopt when `obj` has no method `name`.
-std::optional<Value> call_method(const Value& obj, const std::string& name, const CallArgs& args);
+// nullopt when `obj` has no method `name`. Results beyond `limits` are a whale::Error.
+std::optional<Value> call_method(const Value& obj, const std::string& name, const CallArgs& args,
+                                 const Limits& limits);
 
 }  // namespace whale::jinja

@@ -8,14 +8,12 @@
 namespace whale::jinja {
 namespace {
 
+constexpr size_t kMaxKeyRepr = size_t(1) << 20;  // of a key named in an error message
+
 void fail_undefined(const Value& v) { fail("{}", v.name().empty() ? "undefined value" : v.name()); }
 
 [[noreturn]] void unsupported(const std::string& op, const Value& a, const Value& b) {
   fail("unsupported operand types for {}: '{}' and '{}'", op, type_name(a), type_name(b));
-}
-
-void check_size(size_t n, size_t max_bytes) {
-  if (n > max_bytes) fail("result of {} bytes exceeds the output limit of {} bytes", n, max_bytes);
 }
 
 int64_t floor_div(int64_t a, int64_t b) {
@@ -24,17 +22,23 @@ int64_t floor_div(int64_t a, int64_t b) {
   return q;
 }
 
+// seq * n. The size is checked before anything is built (and without overflow: n may be 10**18).
 Value repeat(const Value& seq, int64_t n, size_t max_bytes) {
-  n = std::max<int64_t>(n, 0);
-  if (seq.is_string()) {
-    check_size(seq.as_string().size() * size_t(n), max_bytes);
-    std::string out;
-    for (int64_t i = 0; i < n; ++i) out += seq.as_string();
+  const size_t times = size_t(std::max<int64_t>(n, 0));
+  const size_t unit = seq.is_string() ? seq.as_string().size() : seq.as_list().size() * sizeof(Value);
+  if (unit == 0 || times == 0) return seq.is_string() ? Value("") : Value::list({});
+  if (unit > max_bytes / times)
+    fail("repeating {} bytes {} times exceeds the output limit of {} bytes", unit, times, max_bytes);
+  if (seq.is_string()) {  // doubling: 'x' * 10**7 is a few copies, not 10**7 appends
+    std::string out = seq.as_string();
+    out.reserve(unit * times);
+    while (out.size() * 2 <= unit * times) out += out;
+    out.append(out, 0, unit * times - out.size());
     return Value(std::move(out));
   }
-  check_size(seq.as_list().size() * size_t(n) * sizeof(Value), max_bytes);
   List out;
-  for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.as_list().begin(), seq.as_list().end());
+  out.reserve(seq.as_list().size() * times);
+  for (size_t i = 0; i < times; ++i) out.insert(out.end(), seq.as_list().begin(), seq.as_list().end());
   return Value::list(std::move(out));
 }
 
@@ -95,19 +99,19 @@ void slice_indices(int64_t n, const Value& start, const Value& stop, const Value
 
 Value binary_op(const std::string& op, const Value& a, const Value& b, size_t max_bytes) {
   if (op == "~") {
-    std::string s = to_str(a) + to_str(b);
-    check_size(s.size(), max_bytes);
+    std::string s = to_str(a, max_bytes) + to_str(b, max_bytes);
+    check_string_size(s.size(), max_bytes);
     return Value(std::move(s));
   }
   if (a.is_undefined()) fail_undefined(a);
   if (b.is_undefined()) fail_undefined(b);
   if (op == "+") {
     if (a.is_string() && b.is_string()) {
-      check_size(a.as_string().size() + b.as_string().size(), max_bytes);
+      check_string_size(a.as_string().size() + b.as_string().size(), max_bytes);
       return Value(a.as_string() + b.as_string());
     }
     if (a.is_list() && b.is_list()) {
-      check_size((a.as_list().size() + b.as_list().size()) * sizeof(Value), max_bytes);
+      check_string_size((a.as_list().size() + b.as_list().size()) * sizeof(Value), max_bytes);
       List out = a.as_list();
       out.insert(out.end(), b.as_list().begin(), b.as_list().end());
       return Value::list(std::move(out));
@@ -158,38 +162,43 @@ Value get_attr(const Value& obj, const std::string& name) {
 Value get_item(const Value& obj, const Value& key) {
   if (obj.is_undefined()) fail_undefined(obj);
   if (obj.is_mapping() && !key.is_string())
-    return Value::undefined(fmt::format("'{} object' has no element {}", type_name(obj), repr(key)));
+    return Value::undefined(fmt::format("'{} object' has no element {}", type_name(obj), repr(key, kMaxKeyRepr)));
   if ((obj.is_list() || obj.is_string()) && (key.is_int() || key.is_bool())) {
-    std::vector<std::string> chars;
-    if (obj.is_string()) chars = utf8_chars(obj.as_string());
-    int64_t n = obj.is_list() ? int64_t(obj.as_list().size()) : int64_t(chars.size());
-    int64_t i = key.as_int() < 0 ? key.as_int() + n : key.as_int();
+    const int64_t n = obj.is_list() ? int64_t(obj.as_list().size()) : int64_t(utf8_length(obj.as_string()));
+    const int64_t i = key.as_int() < 0 ? key.as_int() + n : key.as_int();
     if (i < 0 || i >= n)
       return Value::undefined(fmt::format("'{} object' has no element {}", type_name(obj), key.as_int()));
-    return obj.is_list() ? obj.as_list()[size_t(i)] : Value(chars[size_t(i)]);
+    if (obj.is_list()) return obj.as_list()[size_t(i)];
+    const std::string& s = obj.as_string();
+    const size_t begin = utf8_offset(s, size_t(i));
+    return Value(s.substr(begin, utf8_char_end(s, begin) - begin));
   }
   if (key.is_string()) return get_attr(obj, key.as_string());
-  return Value::undefined(fmt::format("'{} object' has no element {}", type_name(obj), repr(key)));
+  return Value::undefined(fmt::format("'{} object' has no element {}", type_name(obj), repr(key, kMaxKeyRepr)));
 }
 
 Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step) {
   if (obj.is_undefined()) fail_undefined(obj);
   if (!obj.is_list() && !obj.is_string()) fail("'{}' object cannot be sliced", type_name(obj));
-  std::vector<std::string> chars;
-  if (obj.is_string()) chars = utf8_chars(obj.as_string());
-  int64_t n = obj.is_list() ? int64_t(obj.as_list().size()) : int64_t(chars.size());
-  int64_t b, e, s;
-  slice_indices(n, start, stop, step, &b, &e, &s);
-  List items;
-  std::string text;
-  for (int64_t i = b; s > 0 ? i < e : i > e; i += s) {
-    if (obj.is_list()) {
-      items.push_back(obj.as_list()[size_t(i)]);
-    } else {
-      text += chars[size_t(i)];
-    }
+  if (obj.is_list()) {
+    const List& all = obj.as_list();
+    int64_t b, e, s;
+    slice_indices(int64_t(all.size()), start, stop, step, &b, &e, &s);
+    List items;
+    for (int64_t i = b; s > 0 ? i < e : i > e; i += s) items.push_back(all[size_t(i)]);
+    return Value::list(std::move(items));
   }
-  return obj.is_list() ? Value::list(std::move(items)) : Value(std::move(text));
+  const std::string& text = obj.as_string();
+  std::vector<size_t> starts;  // [n_chars + 1] byte offset of each character, then text.size()
+  for (size_t i = 0; i < text.size(); i = utf8_char_end(text, i)) starts.push_back(i);
+  starts.push_back(text.size());
+  int64_t b, e, s;
+  slice_indices(int64_t(starts.size()) - 1, start, stop, step, &b, &e, &s);
+  if (s == 1) return Value(b < e ? text.substr(starts[size_t(b)], starts[size_t(e)] - starts[size_t(b)]) : "");
+  std::string out;
+  for (int64_t i = b; s > 0 ? i < e : i > e; i += s)
+    out.append(text, starts[size_t(i)], starts[size_t(i) + 1] - starts[size_t(i)]);
+  return Value(std::move(out));
 }
 
 }  // namespace whale::jinja

@@ -6,16 +6,10 @@
 #include <string>
 
 #include "tokenizer/jinja/ast.h"
+#include "tokenizer/jinja/limits.h"
 #include "tokenizer/jinja/value.h"
 
 namespace whale::jinja {
-
-// Guards against runaway templates: exceeding one is a whale::Error, never a hang or a crash.
-struct Limits {
-  size_t max_output_bytes = size_t(64) << 20;
-  int64_t max_loop_iterations = 10'000'000;  // summed over all loops of one render
-  int max_call_depth = 100;                  // nested macro calls
-};
 
 class Template {
  public:

@@ -1,5 +1,6 @@
 #include "tokenizer/jinja/value.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -52,24 +53,33 @@ Value Value::none() {
   return v;
 }
 
-Value Value::list(List items) {
+Value Value::container(Kind kind, std::shared_ptr<List> list, std::shared_ptr<Dict> dict) {
   Value v;
-  v.kind_ = Kind::kList;
-  v.list_ = std::make_shared<List>(std::move(items));
+  v.kind_ = kind;
+  int depth = 0;
+  auto add = [&](const Value& item) {
+    depth = std::max(depth, int(item.depth_));
+    v.holds_namespace_ = v.holds_namespace_ || item.holds_namespace_;
+  };
+  if (list)
+    for (const Value& item : *list) add(item);
+  if (dict)
+    for (const auto& [k, item] : dict->items) add(item);
+  if (depth >= kMaxValueDepth) fail("lists, dicts and namespaces nested deeper than {} levels", kMaxValueDepth);
+  if (kind == Kind::kNamespace && v.holds_namespace_) fail("a namespace cannot hold a namespace");
+  v.depth_ = uint16_t(depth + 1);
+  v.holds_namespace_ = v.holds_namespace_ || kind == Kind::kNamespace;
+  v.list_ = std::move(list);
+  v.dict_ = std::move(dict);
   return v;
 }
 
-Value Value::dict(Dict items) {
-  Value v;
-  v.kind_ = Kind::kDict;
-  v.dict_ = std::make_shared<Dict>(std::move(items));
-  return v;
-}
+Value Value::list(List items) { return container(Kind::kList, std::make_shared<List>(std::move(items)), nullptr); }
+
+Value Value::dict(Dict items) { return container(Kind::kDict, nullptr, std::make_shared<Dict>(std::move(items))); }
 
 Value Value::make_namespace(Dict items) {
-  Value v = dict(std::move(items));
-  v.kind_ = Kind::kNamespace;
-  return v;
+  return container(Kind::kNamespace, nullptr, std::make_shared<Dict>(std::move(items)));
 }
 
 Value Value::function(std::string name, Function fn) {
@@ -80,7 +90,10 @@ Value Value::function(std::string name, Function fn) {
   return v;
 }
 
-Value Value::from_json(const nlohmann::json& json) {
+Value Value::from_json(const nlohmann::json& json) { return from_json_at(json, 0); }
+
+Value Value::from_json_at(const nlohmann::json& json, int depth) {
+  if (depth >= kMaxValueDepth) fail("JSON nested deeper than {} levels", kMaxValueDepth);
   switch (json.type()) {
     case nlohmann::json::value_t::null:
       return none();
@@ -96,12 +109,12 @@ Value Value::from_json(const nlohmann::json& json) {
       return Value(json.get<std::string>());
     case nlohmann::json::value_t::array: {
       List items;
-      for (const auto& item : json) items.push_back(from_json(item));
+      for (const auto& item : json) items.push_back(from_json_at(item, depth + 1));
       return list(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       Dict items;
-      for (const auto& [k, item] : json.items()) items.items.emplace_back(k, from_json(item));
+      for (const auto& [k, item] : json.items()) items.items.emplace_back(k, from_json_at(item, depth + 1));
       return dict(std::move(items));
     }
     default:
@@ -188,55 +201,71 @@ static std::string repr_string(const std::string& s) {
   return out + quote;
 }
 
-static std::string repr_items(const Dict& d) {
-  std::string out = "{";
-  for (size_t i = 0; i < d.items.size(); ++i) {
-    if (i) out += ", ";
-    out += repr_string(d.items[i].first) + ": " + repr(d.items[i].second);
-  }
-  return out + "}";
-}
+namespace {
 
-std::string repr(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kUndefined:
-      return "Undefined";
-    case Value::Kind::kString:
-      return repr_string(v.as_string());
-    case Value::Kind::kList: {
-      std::string out = "[";
-      for (size_t i = 0; i < v.as_list().size(); ++i) out += (i ? ", " : "") + repr(v.as_list()[i]);
-      return out + "]";
+// Appends str(v) (or repr(v)) to `out`, refusing output over max_bytes and nesting deeper than kMaxValueDepth.
+void write_value(const Value& v, bool as_repr, size_t max_bytes, int depth, std::string& out) {
+  if (depth > 2 * kMaxValueDepth) fail("value nested deeper than {} levels", 2 * kMaxValueDepth);
+  auto put = [&](std::string_view text) {
+    check_string_size(out.size() + text.size(), max_bytes);
+    out += text;
+  };
+  auto put_items = [&](const Dict& d) {
+    put("{");
+    for (size_t i = 0; i < d.items.size(); ++i) {
+      if (i) put(", ");
+      put(repr_string(d.items[i].first));
+      put(": ");
+      write_value(d.items[i].second, true, max_bytes, depth + 1, out);
     }
-    default:
-      return to_str(v);
+    put("}");
+  };
+  switch (v.kind()) {
+    case Value::Kind::kUndefined:
+      return put(as_repr ? "Undefined" : "");
+    case Value::Kind::kNone:
+      return put("None");
+    case Value::Kind::kBool:
+      return put(v.as_bool() ? "True" : "False");
+    case Value::Kind::kInt:
+      return put(std::to_string(v.as_int()));
+    case Value::Kind::kFloat:
+      return put(format_float(v.as_float()));
+    case Value::Kind::kString:
+      return as_repr ? put(repr_string(v.as_string())) : put(v.as_string());
+    case Value::Kind::kList:
+      put("[");
+      for (size_t i = 0; i < v.as_list().size(); ++i) {
+        if (i) put(", ");
+        write_value(v.as_list()[i], true, max_bytes, depth + 1, out);
+      }
+      return put("]");
+    case Value::Kind::kDict:
+      return put_items(v.as_dict());
+    case Value::Kind::kNamespace:
+      put("<Namespace ");
+      put_items(v.as_dict());
+      return put(">");
+    case Value::Kind::kFunction:
+      put("<function ");
+      put(v.name());
+      return put(">");
   }
 }
 
-std::string to_str(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kUndefined:
-      return "";
-    case Value::Kind::kNone:
-      return "None";
-    case Value::Kind::kBool:
-      return v.as_bool() ? "True" : "False";
-    case Value::Kind::kInt:
-      return std::to_string(v.as_int());
-    case Value::Kind::kFloat:
-      return format_float(v.as_float());
-    case Value::Kind::kString:
-      return v.as_string();
-    case Value::Kind::kList:
-      return repr(v);
-    case Value::Kind::kDict:
-      return repr_items(v.as_dict());
-    case Value::Kind::kNamespace:
-      return "<Namespace " + repr_items(v.as_dict()) + ">";
-    case Value::Kind::kFunction:
-      return "<function " + v.name() + ">";
-  }
-  return "";
+}  // namespace
+
+std::string repr(const Value& v, size_t max_bytes) {
+  std::string out;
+  write_value(v, true, max_bytes, 0, out);
+  return out;
+}
+
+std::string to_str(const Value& v, size_t max_bytes) {
+  if (v.is_string()) return v.as_string();
+  std::string out;
+  write_value(v, false, max_bytes, 0, out);
+  return out;
 }
 
 std::string type_name(const Value& v) {
@@ -328,7 +357,12 @@ int compare(const Value& a, const Value& b) {
   fail("cannot order values of types '{}' and '{}'", type_name(a), type_name(b));
 }
 
-List iterate(const Value& v) {
+List iterate(const Value& v, int64_t max_items) {
+  const size_t n = v.is_list()     ? v.as_list().size()
+                   : v.is_dict()   ? v.as_dict().items.size()
+                   : v.is_string() ? utf8_length(v.as_string())
+                                   : 0;
+  if (int64_t(n) > max_items) fail("iterating over {} items exceeds the limit of {} items", n, max_items);
   switch (v.kind()) {
     case Value::Kind::kUndefined:
       return {};
@@ -340,8 +374,13 @@ List iterate(const Value& v) {
       return keys;
     }
     case Value::Kind::kString: {
+      const std::string& s = v.as_string();
       List chars;
-      for (auto& c : utf8_chars(v.as_string())) chars.emplace_back(std::move(c));
+      chars.reserve(n);
+      for (size_t i = 0, end; i < s.size(); i = end) {
+        end = utf8_char_end(s, i);
+        chars.emplace_back(s.substr(i, end - i));
+      }
       return chars;
     }
     default:

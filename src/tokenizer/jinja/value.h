@@ -36,6 +36,8 @@ struct CallArgs {
 
 using Function = std::function<Value(const CallArgs&)>;
 
+constexpr int kMaxValueDepth = 100;  // nesting of lists, dicts and namespaces (JSON tool schemas use ~10)
+
 class Value {
  public:
   enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace, kFunction };
@@ -50,6 +52,8 @@ class Value {
 
   static Value undefined(std::string name);
   static Value none();
+  // Containers nested deeper than kMaxValueDepth, and a namespace inside a namespace, are a whale::Error: so
+  // every walk over a value (str(), ==, tojson, its destruction) recurses a bounded number of levels.
   static Value list(List items);
   static Value dict(Dict items);
   static Value make_namespace(Dict items);
@@ -80,11 +84,19 @@ class Value {
   const Dict& as_dict() const { return *dict_; }
   Dict& namespace_dict() const { return *dict_; }
   const Function& as_function() const { return *fn_; }
+  // Whether a namespace is in this value (one cannot be set into a namespace, so none holds itself).
+  bool holds_namespace() const { return holds_namespace_; }
 
  private:
   static const std::shared_ptr<const std::string>& empty_string();
+  static Value container(Kind kind, std::shared_ptr<List> list, std::shared_ptr<Dict> dict);
+  static Value from_json_at(const nlohmann::json& json, int depth);
 
   Kind kind_ = Kind::kUndefined;
+  // Levels of containers (0 for a scalar). A namespace counts its contents when it was created; as those hold
+  // no namespace, whatever is set later, no value is truly deeper than twice kMaxValueDepth.
+  uint16_t depth_ = 0;
+  bool holds_namespace_ = false;
   int64_t int_ = 0;
   double float_ = 0;
   std::shared_ptr<const std::string> str_ = empty_string();  // shared: copies of values stay cheap
@@ -95,13 +107,16 @@ class Value {
 
 // Python semantics of the value operations templates rely on.
 bool truthy(const Value& v);
-std::string to_str(const Value& v);  // str(v); undefined renders as ""
-std::string repr(const Value& v);    // repr(v), used inside str() of containers
+// str(v) (undefined renders as "") and repr(v) (used inside str() of containers). A result over max_bytes, or
+// containers nested deeper than 2 * kMaxValueDepth (a namespace may hold itself), is a whale::Error.
+std::string to_str(const Value& v, size_t max_bytes);
+std::string repr(const Value& v, size_t max_bytes);
 std::string type_name(const Value& v);
 bool equals(const Value& a, const Value& b);
 int compare(const Value& a, const Value& b);  // <0, 0, >0; throws whale::Error if not orderable
-// Elements that `for x in v` visits: list items, dict keys, string characters; undefined gives none.
-List iterate(const Value& v);
+// Elements that `for x in v` visits: list items, dict keys, string characters; undefined gives none. More
+// than max_items of them is a whale::Error.
+List iterate(const Value& v, int64_t max_items);
 // Python repr of a float: shortest round-trip digits, "1.0", "1e+16", "inf", "nan".
 std::string format_float(double v);
 
