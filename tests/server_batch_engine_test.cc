@@ -125,6 +125,36 @@ TEST_F(BatchEngineThreadTest, StreamsOnEngineThreadAndCancels) {
   EXPECT_EQ(engine.stats().active, 0);
 }
 
+TEST_F(BatchEngineThreadTest, StatsReturnToZeroAfterCancellations) {
+  // Two running requests and one queued behind them, all cancelled mid-generation: once the engine settles,
+  // no KV positions are counted in use (the step that retires them feeds nothing, and still publishes).
+  BatchEngine engine(*model_, {.n_slots = 2, .ctx = 200});
+  engine.start();
+  std::atomic<int> streamed{0};
+  std::vector<std::promise<Completion>> done(3);
+  std::vector<BatchEngine::RequestId> ids;
+  for (size_t i = 0; i < done.size(); ++i)
+    ids.push_back(engine.submit({.prompt = {3, 4, 5}, .max_new_tokens = 190},
+                                {.on_token = [&](const SampledToken&) {
+                                   std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                                   return ++streamed, true;
+                                 },
+                                 .on_done = [&done, i](const Completion& c) { done[i].set_value(c); }}));
+  while (streamed < 6) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_GT(engine.stats().kv_tokens, 0);
+  for (BatchEngine::RequestId id : ids) engine.cancel(id);
+  for (std::promise<Completion>& d : done) EXPECT_EQ(d.get_future().get().finish, FinishReason::kCancelled);
+  EngineStats stats = engine.stats();
+  for (int i = 0; i < 2000 && (stats.kv_tokens != 0 || stats.active != 0 || stats.queued != 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    stats = engine.stats();
+  }
+  EXPECT_EQ(stats.kv_tokens, 0);
+  EXPECT_EQ(stats.active, 0);
+  EXPECT_EQ(stats.queued, 0);
+  EXPECT_EQ(stats.kv_capacity, 2 * 200);
+}
+
 TEST_F(BatchEngineThreadTest, CallbackReturningFalseCancels) {
   BatchEngine engine(*model_, {.n_slots = 2, .ctx = 32});
   std::promise<Completion> done;

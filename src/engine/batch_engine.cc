@@ -184,24 +184,38 @@ bool BatchEngine::step() {
   if (chunks_.empty()) return false;
   model_.forward(chunks_, forward_options_, logits_);
 
+  // Slots whose prompt is done draw their next token: in parallel, each with its own sampler, so the tokens do
+  // not depend on the thread count. Callbacks and retirement then run here, in slot order.
   const int64_t vocab = model_.config().vocab_size;
-  int64_t new_prompt = 0, new_tokens = 0;
+  int64_t new_prompt = 0;
+  sampling_.clear();
   for (size_t i = 0; i < chunks_.size(); ++i) {
     Slot& slot = slots_[chunk_slot_[i]];
-    const EngineRequest& request = slot.job.request;
-    if (slot.fed < int64_t(request.prompt.size())) {
+    const int64_t n_prompt = int64_t(slot.job.request.prompt.size());
+    if (slot.fed < n_prompt) {
       slot.fed += int64_t(chunks_[i].tokens.size());
       new_prompt += int64_t(chunks_[i].tokens.size());
-      if (slot.fed < int64_t(request.prompt.size())) continue;  // prompt not finished: no token yet
+      if (slot.fed < n_prompt) continue;  // prompt not finished: no token yet
     }
-    const float* row = logits_.data() + int64_t(i) * vocab;
-    const int32_t id = slot.sampler.sample(row, options_.vocab_limit);
+    sampling_.push_back(i);
+  }
+  model_.pool().parallel_for(sampling_.size(), 1, [&](size_t begin, size_t end) {
+    for (size_t j = begin; j < end; ++j) {
+      const size_t i = sampling_[j];
+      Slot& slot = slots_[chunk_slot_[i]];
+      const float* row = logits_.data() + int64_t(i) * vocab;  // [vocab]
+      slot.last.id = slot.sampler.sample(row, options_.vocab_limit);
+      slot.last.logprob = 0.0f;
+      slot.last.top.clear();  // keeps its capacity: no allocation per token
+      if (slot.job.request.logprobs >= 0)
+        compute_logprobs(row, options_.vocab_limit, slot.job.request.logprobs, slot.last);
+    }
+  });
+  for (size_t i : sampling_) {
+    Slot& slot = slots_[chunk_slot_[i]];
+    const EngineRequest& request = slot.job.request;
+    const int32_t id = slot.last.id;
     slot.generated.push_back(id);
-    ++new_tokens;
-    slot.last.id = id;
-    slot.last.logprob = 0.0f;
-    slot.last.top.clear();  // keeps its capacity: no allocation per token
-    if (request.logprobs >= 0) compute_logprobs(row, options_.vocab_limit, request.logprobs, slot.last);
     const bool keep = !slot.job.callbacks.on_token || slot.job.callbacks.on_token(slot.last);
     if (std::find(request.stop_ids.begin(), request.stop_ids.end(), id) != request.stop_ids.end())
       finish_slot(slot, FinishReason::kStop);
@@ -210,13 +224,10 @@ bool BatchEngine::step() {
     else if (int64_t(slot.generated.size()) >= request.max_new_tokens)
       finish_slot(slot, FinishReason::kLength);
   }
-  int64_t kv_tokens = 0;
-  for (const Slot& slot : slots_) kv_tokens += slot.cache.length();
   std::lock_guard lock(mutex_);
-  kv_tokens_ = kv_tokens;
   ++steps_;
   prompt_tokens_ += new_prompt;
-  generated_tokens_ += new_tokens;
+  generated_tokens_ += int64_t(sampling_.size());
   return true;
 }
 
@@ -229,6 +240,11 @@ void BatchEngine::guarded_step() {
     for (Slot& slot : slots_)
       if (slot.busy) finish_slot(slot, FinishReason::kError, message);
   }
+  // After every step, whether it fed anything or only retired cancelled or failed requests.
+  int64_t kv_tokens = 0;
+  for (const Slot& slot : slots_) kv_tokens += slot.cache.length();
+  std::lock_guard lock(mutex_);
+  kv_tokens_ = kv_tokens;
 }
 
 void BatchEngine::engine_loop() {

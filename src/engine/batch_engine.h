@@ -114,7 +114,8 @@ class BatchEngine {
   void check_request(EngineRequest& request) const;
   // One scheduler iteration: admit, forward, sample, retire. Returns false when there was nothing to do.
   bool step();
-  // step(), except that a failure ends every running request as kError instead of propagating.
+  // step(), except that a failure ends every running request as kError instead of propagating; then
+  // publishes the KV tokens in use.
   void guarded_step();
   void admit_locked();
   void finish_slot(Slot& slot, FinishReason reason, std::string error = {});
@@ -124,9 +125,10 @@ class BatchEngine {
   EngineOptions options_;
   ForwardOptions forward_options_;
   std::vector<Slot> slots_;
-  // Per step: the chunks fed and which slot each belongs to; logits [n_chunk, vocab].
+  // Per step: the chunks fed, which slot each belongs to and which of them draw a token; logits [n_chunk, vocab].
   std::vector<SeqChunk> chunks_;
   std::vector<size_t> chunk_slot_;
+  std::vector<size_t> sampling_;
   std::vector<float> logits_;
 
   mutable std::mutex mutex_;  // guards queue_, cancelled_, counters, stop_

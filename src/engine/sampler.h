@@ -1,4 +1,12 @@
 // Next-token sampling from logits: greedy (temperature 0) or temperature + top-k + top-p + min-p, seeded.
+// The distribution is the usual one (HF, OpenAI): tokens ordered by logit, ties by lower id first; top-k
+// keeps the first k; p = softmax(logits / T) over those; top-p keeps the shortest prefix whose mass
+// reaches top_p; min-p drops tokens with p < min_p · p_max; one token is drawn in proportion to p.
+// Nothing sorts the vocabulary. Temperature and min-p: one softmax over it and a draw. top-k: one pass
+// keeps a bounded candidate set (nth_element when it fills); only the k kept are sorted. top-p: draws from
+// the softmax and rejects a token outside the nucleus (the mass ranked before it reaches top_p), cutting it
+// and every token after it, until one is accepted. The draws take uniform numbers from the seeded
+// generator, so a seed fixes the tokens.
 #pragma once
 
 #include <cstdint>
@@ -23,9 +31,22 @@ class Sampler {
   int32_t sample(const float* logits, int64_t vocab);
 
  private:
+  struct Candidate {
+    float logit;
+    int32_t id;
+  };
+  // top_k < vocab: the k first tokens as candidates, then top-p and min-p on them.
+  int32_t sample_top_k(const float* logits, int64_t vocab);
+  // Every token: softmax over the vocabulary; min-p and top-p zero the probabilities they cut.
+  int32_t sample_dense(const float* logits, int64_t vocab);
+  // Index drawn with probability weights[i] / Σ weights (weights >= 0, not all 0).
+  int64_t draw(const float* weights, int64_t n);
+
   SamplingParams params_;
   std::mt19937_64 rng_;
-  std::vector<std::pair<float, int32_t>> candidates_;  // (probability or logit, id)
+  std::vector<float> probs_;           // dense: [vocab] probabilities; top-k: [k] weights of candidates_
+  std::vector<float> block_sums_;      // [ceil(n / block)] draw's partial sums
+  std::vector<Candidate> candidates_;  // top-k: [<= 2k + 256] the best tokens so far, then the k kept
 };
 
 int32_t argmax(const float* values, int64_t n);  // first maximum, as torch.argmax
