@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build pkg-config libhwy-dev libopenblas-dev nlohmann-json3-dev libcli11-dev
-          libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libcpp-httplib-dev
+          libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libboost-dev libcpp-httplib-dev
           libtomlplusplus-dev libicu-dev clang libclang-rt-14-dev chromium
           fortunes)  # fortunes: English text for the README pretraining example
 missing=()

@@ -171,22 +171,29 @@ TEST_F(TrainLoopTest, ResumeWithoutCheckpointIsAnError) {
   EXPECT_THROW(run_training(config(5), {.resume = true, .progress = false}), Error);
 }
 
-TEST_F(TrainLoopTest, CtrlCSavesACheckpointAndExitsCleanly) {
-  std::ofstream(dir_ / "train.toml") << "[model]\ninit = \"config.json\"\ntokenizer = \"" << kFixtures
-                                      << "/tokenizer/deepseek-v3\"\n[data]\ntrain = \"data.tok\"\n"
-                                         "[train]\nseq_len = 32\nbatch_size = 4\nsteps = 1000000\nout = \"run\"\n";
-  // Exactly one SIGINT, sent once the first metrics record shows training is under way (a fixed delay races
-  // with a loaded machine); the command must then save a checkpoint and exit 0.
-  const fs::path metrics = dir_ / "run" / "metrics.jsonl";
-  auto r = testing::run_command(std::string(WHALE_BINARY) + " train --quiet --config " + (dir_ / "train.toml").string() +
+// Starts an endless training run, waits for its first metrics record (a fixed delay races with a loaded
+// machine), then runs `signals` (shell, $pid is the run) and checks that it saved a checkpoint and exited 0.
+void expect_clean_interrupt(const fs::path& dir, const std::string& signals) {
+  std::ofstream(dir / "train.toml") << "[model]\ninit = \"config.json\"\ntokenizer = \"" << kFixtures
+                                    << "/tokenizer/deepseek-v3\"\n[data]\ntrain = \"data.tok\"\n"
+                                       "[train]\nseq_len = 32\nbatch_size = 4\nsteps = 1000000\nout = \"run\"\n";
+  const fs::path metrics = dir / "run" / "metrics.jsonl";
+  auto r = testing::run_command(std::string(WHALE_BINARY) + " train --quiet --config " + (dir / "train.toml").string() +
                                 " & pid=$!; for i in $(seq 1200); do [ -s " + metrics.string() +
-                                " ] && break; sleep 0.05; done; kill -INT $pid; wait $pid");
+                                " ] && break; sleep 0.05; done; " + signals + "; wait $pid");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"interrupted\":true"), std::string::npos) << r.output;
-  auto latest = find_latest_checkpoint(dir_ / "run");
+  auto latest = find_latest_checkpoint(dir / "run");
   ASSERT_TRUE(latest.has_value());
   ThreadPool pool(1);
   EXPECT_NO_THROW(Model::load(*latest, pool));
+}
+
+TEST_F(TrainLoopTest, CtrlCSavesACheckpointAndExitsCleanly) { expect_clean_interrupt(dir_, "kill -INT $pid"); }
+
+// A second signal within the grace period (a reflex Ctrl-C, `timeout` sending twice) does not cost the checkpoint.
+TEST_F(TrainLoopTest, ASecondSignalWithinTheGraceIsIgnored) {
+  expect_clean_interrupt(dir_, "kill -INT $pid; sleep 0.2; kill -TERM $pid");
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 // whale serve --model DIR [--host 127.0.0.1 --port 8080 --api-key KEY|--api-key-file F --parallel N --ctx N
-//              --max-body BYTES --served-model-name NAME]
+//              --max-queue N --max-connections N --max-body BYTES
+//              --shutdown-grace S --served-model-name NAME ...]
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -15,47 +19,119 @@
 namespace whale::cli {
 namespace {
 
-std::string read_key_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail("--api-key-file: cannot open {}", path);
-  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ')) key.pop_back();
-  if (key.empty()) fail("--api-key-file: {} is empty", path);
-  return key;
+// SIGINT/SIGTERM become bytes on a pipe that one thread reads: a handler works whichever thread the kernel picks
+// (libraries start threads of their own before main, so a blocked mask cannot cover them all), and writing one byte is
+// all it does (async-signal-safe).
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int sig) {
+  const char byte = char(sig);
+  [[maybe_unused]] ssize_t n = ::write(g_signal_pipe[1], &byte, 1);
+}
+
+void install_stop_signal_pipe() {
+  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) fail("serve: cannot create the signal pipe");
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// The signal received within `timeout` (-1: none; waits forever for a negative timeout).
+int wait_for_stop_signal(std::chrono::milliseconds timeout) {
+  pollfd p{g_signal_pipe[0], POLLIN, 0};
+  if (::poll(&p, 1, timeout.count() < 0 ? -1 : int(timeout.count())) <= 0) return -1;
+  char byte = 0;
+  return ::read(g_signal_pipe[0], &byte, 1) == 1 ? int(byte) : -1;
+}
+
+// The first signal stops admitting and lets running requests finish for up to `grace`; a second signal (or the end of
+// the grace period) cancels what still runs. Streams end with an error event and [DONE].
+void shut_down_on_signal(server::Server& server, std::chrono::seconds grace) {
+  const int sig = wait_for_stop_signal(std::chrono::milliseconds(-1));
+  std::fprintf(stderr,
+               "whale serve: %s: finishing %lld running requests (up to %llds; "
+               "again to cancel them)\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)server.in_flight(), (long long)grace.count());
+  server.begin_shutdown();
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+    if (wait_for_stop_signal(std::chrono::milliseconds(50)) > 0) break;
+  server.stop();
 }
 
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
   struct Options {
-    std::string model, api_key, api_key_file, name;
+    std::string model, api_key_file, name, policy;
+    std::optional<std::string> api_key;
     server::ServerOptions server;
     EngineOptions engine;
     size_t threads = 0;
     bool mmap = false;
+    int64_t grace_s = 10, header_timeout_s = 10, body_timeout_s = 30, idle_timeout_s = 30;
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server with continuous batching and a web chat");
-  cmd->add_option("--model", opt->model, "checkpoint directory (hub layout, with tokenizer files)")->required();
+  cmd->add_option("--model", opt->model,
+                  "checkpoint directory (hub layout, with tokenizer files) or "
+                  ".gguf file")
+      ->required();
   cmd->add_option("--host", opt->server.host, "address to bind (loopback by default)");
   cmd->add_option("--port", opt->server.port, "TCP port (0: any free port)")->check(CLI::Range(0, 65535));
-  auto* key = cmd->add_option("--api-key", opt->api_key, "require 'Authorization: Bearer KEY' on /v1/*");
-  cmd->add_option("--api-key-file", opt->api_key_file, "read the API key from a file")->excludes(key);
+  auto* key = cmd->add_option("--api-key", opt->api_key, "require 'Authorization: Bearer KEY' on /v1/* and /metrics");
+  cmd->add_option("--api-key-file", opt->api_key_file,
+                  "keys, one per line: 'KEY [id=NAME] [concurrency=N] [rpm=N]' "
+                  "(see README)")
+      ->excludes(key);
+  cmd->add_flag("--metrics-public", opt->server.metrics_public, "serve /metrics without a key");
+  cmd->add_option("--allow-host", opt->server.allowed_hosts,
+                  "Host header accepted besides localhost/127.0.0.1/[::1] "
+                  "(repeatable; enforced on loopback binds)");
   cmd->add_option("--parallel", opt->engine.n_slots, "sequences decoded together (slots)")->check(CLI::Range(1, 1024));
-  cmd->add_option("--ctx", opt->engine.ctx, "context per slot, prompt + completion (0: the model's maximum, at most 4096)")
+  cmd->add_option("--ctx", opt->engine.ctx,
+                  "context per slot, prompt + completion (0: the model's "
+                  "maximum, at most 4096)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 24));
+  cmd->add_option("--max-queue", opt->server.max_queue, "requests waiting beyond the slots; more get 429")
+      ->check(CLI::Range(int64_t(0), int64_t(4096)));
+  cmd->add_option("--max-connections", opt->server.transport.max_connections, "open connections; more get 503")
+      ->check(CLI::Range(size_t(8), size_t(1) << 20));
   cmd->add_option("--max-body", opt->server.limits.max_body_bytes, "largest request body in bytes")
       ->check(CLI::Range(size_t(1024), size_t(1) << 30));
+  cmd->add_option("--header-timeout", opt->header_timeout_s, "seconds for a request header to arrive")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--body-timeout", opt->body_timeout_s, "seconds for a request body to arrive")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--idle-timeout", opt->idle_timeout_s,
+                  "seconds a keep-alive connection may wait for its next request")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--shutdown-grace", opt->grace_s, "seconds running requests may finish after SIGINT/SIGTERM")
+      ->check(CLI::Range(0, 3600));
+  cmd->add_option("--policy", opt->policy, "the operator's output policy (TOML rules; see README)");
   cmd->add_option("--served-model-name", opt->name, "model id in the API (default: the directory name)");
-  cmd->add_option("--http-threads", opt->server.http_threads, "concurrent HTTP connections")->check(CLI::Range(2, 4096));
   add_threads_option(cmd, opt->threads);
   add_mmap_option(cmd, opt->mmap);
   cmd->callback([opt] {
-    if (!opt->api_key_file.empty()) opt->api_key = read_key_file(opt->api_key_file);
-    opt->server.api_key = opt->api_key;
-    opt->server.limits.model_name =
+    server::ServerOptions& so = opt->server;
+    if (opt->api_key) so.keys = server::ApiKeys::single(*opt->api_key);
+    if (!opt->api_key_file.empty()) so.keys = server::ApiKeys::from_file(opt->api_key_file);
+    if (!opt->policy.empty()) so.policy = std::make_shared<const server::Policy>(server::Policy::load(opt->policy));
+    if (!server::is_loopback_host(so.host) && !so.keys.enabled())
+      std::fprintf(stderr,
+                   "whale serve: WARNING: listening on %s without an API key: "
+                   "anyone who can reach this address can "
+                   "use the model (set --api-key-file)\n",
+                   so.host.c_str());
+    so.transport.header_timeout = std::chrono::seconds(opt->header_timeout_s);
+    so.transport.body_timeout = std::chrono::seconds(opt->body_timeout_s);
+    so.transport.idle_timeout = std::chrono::seconds(opt->idle_timeout_s);
+    so.limits.model_name =
         opt->name.empty() ? std::filesystem::path(opt->model).lexically_normal().filename().string() : opt->name;
-    if (opt->server.limits.model_name.empty()) opt->server.limits.model_name = "whale";
+    if (so.limits.model_name.empty()) so.limits.model_name = "whale";
 
     ThreadPool pool(opt->threads);
     std::unique_ptr<Model> model = Model::load(opt->model, pool, {.mmap = opt->mmap});
@@ -64,7 +140,9 @@ void add_serve_command(CLI::App& app) {
     if (tokenizer.config().contains("chat_template"))
       chat_template = ChatTemplate::from_tokenizer_config(tokenizer.config(), opt->model + "/tokenizer_config.json");
     else
-      std::fprintf(stderr, "whale serve: %s has no chat template; /v1/chat/completions will answer 400\n",
+      std::fprintf(stderr,
+                   "whale serve: %s has no chat template; /v1/chat/completions "
+                   "will answer 400\n",
                    opt->model.c_str());
     std::vector<int32_t> stop_ids;
     for (int64_t e : model->config().eos_token_ids) stop_ids.push_back(int32_t(e));
@@ -73,29 +151,20 @@ void add_serve_command(CLI::App& app) {
     opt->engine.vocab_limit = std::min<int64_t>(tokenizer.vocab_size(), model->config().vocab_size);
 
     BatchEngine engine(*model, opt->engine);
-    server::Server server({.engine = engine, .tokenizer = tokenizer, .chat_template = chat_template,
-                           .stop_ids = stop_ids},
-                          opt->server);
-    // SIGINT/SIGTERM end the server from a thread that waits for them (no work inside a signal handler).
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const std::string name = so.limits.model_name, host = so.host;
+    server::Server server(
+        {.engine = engine, .tokenizer = tokenizer, .chat_template = chat_template, .stop_ids = stop_ids},
+        std::move(so));
+    install_stop_signal_pipe();  // from here a signal is a graceful shutdown (during the load it ends the process)
     const int port = server.bind();
     engine.start();
-    std::thread waiter([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      server.stop();
-    });
-    std::printf("whale serve: %s on http://%s:%d (%lld slots × %lld tokens)\n",
-                opt->server.limits.model_name.c_str(), opt->server.host.c_str(), port,
+    std::thread waiter([&] { shut_down_on_signal(server, std::chrono::seconds(opt->grace_s)); });
+    std::printf("whale serve: %s on http://%s:%d (%lld slots × %lld tokens)\n", name.c_str(), host.c_str(), port,
                 (long long)engine.options().n_slots, (long long)engine.ctx());
     std::fflush(stdout);
     server.listen();
-    pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter if listen ended another way
     waiter.join();
+    std::fprintf(stderr, "whale serve: stopped\n");
   });
 }
 

@@ -1,13 +1,13 @@
 #include "server/completion_handler.h"
 
-#include <chrono>
-#include <functional>
-#include <random>
-
 #include <fmt/format.h>
 
-#include "server/logprobs_json.h"
+#include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <random>
+
+#include "server/logprobs_json.h"
 
 namespace whale::server {
 namespace {
@@ -40,62 +40,86 @@ bool ends_inside_think(const std::string& prompt) {
 // A failed engine step (FinishReason::kError) is the server's fault: 500, type server_error.
 HttpError engine_failure(const std::string& message) { return HttpError(500, message, "", "", "server_error"); }
 
+HttpError shutting_down() {
+  return HttpError(503, "the server is shutting down; the request was cancelled", "", "shutting_down", "server_error");
+}
+
+// How often a request's thread looks at its job, its client and the shutdown flag.
+constexpr std::chrono::milliseconds kPoll{100};
+
 json usage_json(const GenerationJob& job) {
   return {{"prompt_tokens", job.prompt_tokens()},
           {"completion_tokens", job.completion_tokens()},
           {"total_tokens", job.prompt_tokens() + job.completion_tokens()}};
 }
 
-// Everything a streaming response needs between calls of the content provider.
-struct StreamState {
-  std::unique_ptr<GenerationJob> job;
-  json head;  // id, object, created, model
-  bool chat = true, include_usage = false, started = false;
-  std::function<nlohmann::json(const ChoiceDelta&, int64_t& text_offset)> logprobs;  // a choice's "logprobs"
-  std::vector<int64_t> text_offsets;  // per choice, for text-completion logprobs
-  Clock::time_point last_write = Clock::now();
-};
-
 std::string sse(const json& chunk) { return "data: " + chunk.dump() + "\n\n"; }
 
 }  // namespace
 
-void CompletionHandler::chat(const httplib::Request& req, httplib::Response& res) {
+std::optional<KeyPolicy> CompletionHandler::policy_for(const std::string& key_id, const json& texts,
+                                                       const char* param) const {
+  if (!options_.policy) return std::nullopt;
+  KeyPolicy policy = options_.policy->for_key(key_id);
+  auto check = [&](const json& text) {
+    if (!text.is_string()) return;
+    if (std::optional<PromptRejection> rejected = policy.check_prompt(text.get_ref<const std::string&>()))
+      throw HttpError(400, rejected->message, param, "content_policy");
+  };
+  if (texts.is_array())
+    for (const json& m : texts) check(m.is_object() && m.contains("content") ? m["content"] : m);
+  else
+    check(texts);
+  return policy;
+}
+
+void CompletionHandler::chat(const HttpRequest& req, ResponseSink& sink, const std::string& key_id) {
   ChatRequest r = parse_chat_request(req.body, options_.limits);
+  const std::optional<KeyPolicy> policy = policy_for(key_id, r.messages, "messages");
   if (!model_.chat_template)
-    throw HttpError(400, "this model has no chat template (tokenizer_config.json chat_template); use /v1/completions",
+    throw HttpError(400,
+                    "this model has no chat template (tokenizer_config.json "
+                    "chat_template); use /v1/completions",
                     "messages", "no_chat_template");
-  std::string prompt;
+  ChatPrompt prompt;  // message strings encoded as text: only the template's markup becomes special tokens
   try {
-    prompt = model_.chat_template->render(r.messages, /*add_generation_prompt=*/true);
+    prompt = model_.chat_template->render_for_encoding(model_.tokenizer, r.messages, /*add_generation_prompt=*/true);
   } catch (const Error& e) {  // e.g. the template's raise_exception on a role order it does not accept
     throw HttpError(400, fmt::format("the chat template rejected the messages: {}", e.what()), "messages");
   }
-  run(Kind::kChat, model_.tokenizer.encode(prompt), r.gen,
-      {.stop = r.gen.stop, .split_reasoning = true, .in_reasoning = ends_inside_think(prompt)}, res);
+  run(Kind::kChat, std::move(prompt.ids), r.gen,
+      {.stop = r.gen.stop,
+       .split_reasoning = true,
+       .in_reasoning = ends_inside_think(prompt.text),
+       .policy = policy ? &*policy : nullptr},
+      sink);
 }
 
-void CompletionHandler::completion(const httplib::Request& req, httplib::Response& res) {
+void CompletionHandler::completion(const HttpRequest& req, ResponseSink& sink, const std::string& key_id) {
   CompletionRequest r = parse_completion_request(req.body, options_.limits);
+  const std::optional<KeyPolicy> policy = policy_for(key_id, json(r.prompt), "prompt");
   std::vector<int32_t> ids;
   if (model_.tokenizer.add_bos_token() && model_.tokenizer.bos_id() >= 0) ids.push_back(model_.tokenizer.bos_id());
   std::vector<int32_t> text = model_.tokenizer.encode(r.prompt);
   ids.insert(ids.end(), text.begin(), text.end());
-  run(Kind::kText, std::move(ids), r.gen, {.stop = r.gen.stop}, res);
+  run(Kind::kText, std::move(ids), r.gen, {.stop = r.gen.stop, .policy = policy ? &*policy : nullptr}, sink);
 }
 
 void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const GenerationRequest& gen,
-                            const JobOptions& job_options, httplib::Response& res) {
+                            const JobOptions& job_options, ResponseSink& sink) {
   const int64_t ctx = model_.engine.ctx(), n_prompt = int64_t(prompt.size());
   const char* prompt_param = kind == Kind::kChat ? "messages" : "prompt";
   if (n_prompt + 1 > ctx)
-    throw HttpError(400, fmt::format("This model's maximum context length is {} tokens. However, your {} resulted "
-                                     "in {} tokens (at least 1 more is needed for the completion).",
-                                     ctx, prompt_param, n_prompt),
+    throw HttpError(400,
+                    fmt::format("This model's maximum context length is {} tokens. However, your "
+                                "{} resulted "
+                                "in {} tokens (at least 1 more is needed for the completion).",
+                                ctx, prompt_param, n_prompt),
                     prompt_param, "context_length_exceeded");
   std::vector<EngineRequest> choices;
   for (int64_t i = 0; i < gen.n; ++i) {
-    EngineRequest r{.prompt = prompt, .sampling = gen.sampling,
+    EngineRequest r{.prompt = prompt,
+                    .sampling = gen.sampling,
                     .max_new_tokens = std::min(gen.max_tokens.value_or(ctx), ctx - n_prompt),
                     .stop_ids = model_.stop_ids,
                     .logprobs = gen.logprobs};
@@ -104,123 +128,126 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
   }
   JobOptions options = job_options;
   options.logprobs = gen.logprobs >= 0;  // the engine requests above ask for them
-  auto job = std::make_unique<GenerationJob>(model_.engine, model_.tokenizer, choices, options);
+  GenerationJob job(model_.engine, model_.tokenizer, choices,
+                    options);  // its destructor cancels what still runs
   const bool chat = kind == Kind::kChat;
-  // The choice's "logprobs" for the tokens of one delta (or of the whole answer); null when not asked for.
-  auto logprobs_json = [this, chat, wanted = gen.logprobs >= 0](const ChoiceDelta& d, int64_t& text_offset) -> json {
-    if (!wanted) return nullptr;
-    if (chat) return chat_logprobs_json(d.content_logprobs, d.reasoning_logprobs, model_.tokenizer);
-    return completion_logprobs_json(d.content_logprobs, model_.tokenizer, text_offset);
-  };
   json head = {{"id", (chat ? "chatcmpl-" : "cmpl-") + random_hex(24)},
                {"object", chat ? (gen.stream ? "chat.completion.chunk" : "chat.completion") : "text_completion"},
                {"created", unix_time()},
                {"model", options_.limits.model_name}};
+  if (gen.stream)
+    stream(chat, job, gen, std::move(head), sink);
+  else
+    respond_whole(chat, job, gen, job_options, std::move(head), sink);
+}
 
-  if (!gen.stream) {
-    std::vector<ChoiceDelta> acc(size_t(gen.n));
-    while (!job->done()) {
-      for (ChoiceDelta& d : job->poll(std::chrono::milliseconds(500))) {
-        ChoiceDelta& a = acc[size_t(d.index)];
-        a.reasoning += d.reasoning;
-        a.content += d.content;
-        a.reasoning_logprobs.insert(a.reasoning_logprobs.end(), d.reasoning_logprobs.begin(),
-                                    d.reasoning_logprobs.end());
-        a.content_logprobs.insert(a.content_logprobs.end(), d.content_logprobs.begin(), d.content_logprobs.end());
-        if (!d.finish_reason.empty()) a.finish_reason = d.finish_reason;
-      }
-      if (job->error()) throw engine_failure(*job->error());  // the job's destructor cancels the rest
+json CompletionHandler::logprobs_json(bool chat, const GenerationRequest& gen, const ChoiceDelta& d,
+                                      int64_t& text_offset) const {
+  if (gen.logprobs < 0) return nullptr;
+  if (chat) return chat_logprobs_json(d.content_logprobs, d.reasoning_logprobs, model_.tokenizer);
+  return completion_logprobs_json(d.content_logprobs, model_.tokenizer, text_offset);
+}
+
+void CompletionHandler::respond_whole(bool chat, GenerationJob& job, const GenerationRequest& gen,
+                                      const JobOptions& job_options, json head, ResponseSink& sink) {
+  std::vector<ChoiceDelta> acc(size_t(gen.n));
+  while (!job.done()) {
+    job.wait_finished(kPoll);
+    for (ChoiceDelta& d : job.poll(std::chrono::milliseconds(0))) {
+      ChoiceDelta& a = acc[size_t(d.index)];
+      a.reasoning += d.reasoning;
+      a.content += d.content;
+      a.reasoning_logprobs.insert(a.reasoning_logprobs.end(), d.reasoning_logprobs.begin(), d.reasoning_logprobs.end());
+      a.content_logprobs.insert(a.content_logprobs.end(), d.content_logprobs.begin(), d.content_logprobs.end());
+      if (!d.finish_reason.empty()) a.finish_reason = d.finish_reason;
     }
-    json out = head;
-    out["choices"] = json::array();
-    for (int64_t i = 0; i < gen.n; ++i) {
-      const ChoiceDelta& a = acc[size_t(i)];
-      int64_t text_offset = 0;
-      json c = {{"index", i}, {"logprobs", logprobs_json(a, text_offset)}, {"finish_reason", a.finish_reason}};
-      if (chat) {
-        c["message"] = {{"role", "assistant"}, {"content", a.content}};
-        if (job_options.in_reasoning || !a.reasoning.empty()) c["message"]["reasoning_content"] = a.reasoning;
-      } else {
-        c["text"] = a.content;
-      }
-      out["choices"].push_back(std::move(c));
-    }
-    out["usage"] = usage_json(*job);
-    metrics_.add_tokens(job->prompt_tokens(), job->completion_tokens());
-    if (auto t = job->time_to_first_token()) metrics_.observe_ttft(*t);
-    res.set_content(out.dump(), "application/json");
-    return;
+    if (job.error()) throw engine_failure(*job.error());
+    if (sink.client_gone()) return;  // nobody to answer: the job's destructor frees the slots now
+    if (aborting_.load()) throw shutting_down();
   }
+  json out = std::move(head);
+  out["choices"] = json::array();
+  for (int64_t i = 0; i < gen.n; ++i) {
+    const ChoiceDelta& a = acc[size_t(i)];
+    int64_t text_offset = 0;
+    json c = {{"index", i}, {"logprobs", logprobs_json(chat, gen, a, text_offset)}, {"finish_reason", a.finish_reason}};
+    if (chat) {
+      c["message"] = {{"role", "assistant"}, {"content", a.content}};
+      if (job_options.in_reasoning || !a.reasoning.empty()) c["message"]["reasoning_content"] = a.reasoning;
+    } else {
+      c["text"] = a.content;
+    }
+    out["choices"].push_back(std::move(c));
+  }
+  out["usage"] = usage_json(job);
+  metrics_.add_tokens(job.prompt_tokens(), job.completion_tokens());
+  if (auto t = job.time_to_first_token()) metrics_.observe_ttft(*t);
+  sink.respond({.body = out.dump()});
+}
 
-  auto state = std::make_shared<StreamState>(
-      StreamState{.job = std::move(job), .head = head, .chat = chat, .include_usage = gen.include_usage,
-                  .logprobs = logprobs_json, .text_offsets = std::vector<int64_t>(size_t(gen.n), 0)});
-  Metrics& metrics = metrics_;
-  const int64_t n = gen.n;
-  res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [state, &metrics, n](size_t, httplib::DataSink& sink) {
-        auto write = [&](const std::string& s) {
-          state->last_write = Clock::now();
-          if (sink.write(s.data(), s.size())) return true;
-          state->job->cancel();  // the client went away: free its slots now
-          return false;
-        };
-        auto chunk = [&](json choices) {
-          json c = state->head;
-          c["choices"] = std::move(choices);
-          if (state->include_usage) c["usage"] = nullptr;
-          return sse(c);
-        };
-        if (!state->started) {  // chat streams open with the role
-          state->started = true;
-          if (state->chat)
-            for (int64_t i = 0; i < n; ++i)
-              if (!write(chunk(json::array({{{"index", i},
-                                              {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                              {"logprobs", nullptr},
-                                              {"finish_reason", nullptr}}}))))
-                return false;
-          return true;
-        }
-        std::vector<ChoiceDelta> deltas = state->job->poll(std::chrono::milliseconds(200));
-        if (state->job->error()) {  // OpenAI streams a failure as an error event and ends the stream
-          state->job->cancel();
-          write(sse(error_json(engine_failure(*state->job->error()))));
-          sink.done();
-          return true;
-        }
-        for (const ChoiceDelta& d : deltas) {
-          json c = {{"index", d.index}, {"logprobs", state->logprobs(d, state->text_offsets[size_t(d.index)])},
-                    {"finish_reason", d.finish_reason.empty() ? json(nullptr) : json(d.finish_reason)}};
-          if (state->chat) {
-            c["delta"] = json::object();
-            if (!d.reasoning.empty()) c["delta"]["reasoning_content"] = d.reasoning;
-            if (!d.content.empty()) c["delta"]["content"] = d.content;
-          } else {
-            c["text"] = d.content;
-          }
-          if (!write(chunk(json::array({c})))) return false;
-        }
-        // An idle stream (queued behind other requests) probes the connection with an SSE comment.
-        if (deltas.empty() && Clock::now() - state->last_write > std::chrono::seconds(1) && !write(": keep-alive\n\n"))
-          return false;
-        if (state->job->done()) {
-          if (state->include_usage) {
-            json u = state->head;
-            u["choices"] = json::array();
-            u["usage"] = usage_json(*state->job);
-            if (!write(sse(u))) return false;
-          }
-          if (!write("data: [DONE]\n\n")) return false;
-          metrics.add_tokens(state->job->prompt_tokens(), state->job->completion_tokens());
-          if (auto t = state->job->time_to_first_token()) metrics.observe_ttft(*t);
-          sink.done();
-        }
-        return true;
-      },
-      [state](bool) { state->job->cancel(); });
+void CompletionHandler::stream(bool chat, GenerationJob& job, const GenerationRequest& gen, json head,
+                               ResponseSink& sink) {
+  if (!sink.begin_stream({.content_type = "text/event-stream", .headers = {{"Cache-Control", "no-cache"}}})) return;
+  Clock::time_point last_write = Clock::now();
+  auto write = [&](const std::string& s) {
+    last_write = Clock::now();
+    return sink.write(s);  // false: the client is gone (the job's destructor frees its slots)
+  };
+  auto chunk = [&](json choices) {
+    json c = head;
+    c["choices"] = std::move(choices);
+    if (gen.include_usage) c["usage"] = nullptr;
+    return sse(c);
+  };
+  if (chat)  // chat streams open with the role
+    for (int64_t i = 0; i < gen.n; ++i)
+      if (!write(chunk(json::array({{{"index", i},
+                                     {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                     {"logprobs", nullptr},
+                                     {"finish_reason", nullptr}}}))))
+        return;
+  std::vector<int64_t> text_offsets(size_t(gen.n), 0);
+  for (;;) {
+    std::vector<ChoiceDelta> deltas = job.poll(kPoll);
+    if (job.error()) {  // OpenAI streams a failure as an error event and ends the stream
+      job.cancel();
+      if (write(sse(error_json(engine_failure(*job.error()))))) sink.end_stream();
+      return;
+    }
+    for (const ChoiceDelta& d : deltas) {
+      json c = {{"index", d.index},
+                {"logprobs", logprobs_json(chat, gen, d, text_offsets[size_t(d.index)])},
+                {"finish_reason", d.finish_reason.empty() ? json(nullptr) : json(d.finish_reason)}};
+      if (chat) {
+        c["delta"] = json::object();
+        if (!d.reasoning.empty()) c["delta"]["reasoning_content"] = d.reasoning;
+        if (!d.content.empty()) c["delta"]["content"] = d.content;
+      } else {
+        c["text"] = d.content;
+      }
+      if (!write(chunk(json::array({c})))) return;
+    }
+    if (sink.client_gone()) return;
+    if (job.done()) {
+      if (gen.include_usage) {
+        json u = head;
+        u["choices"] = json::array();
+        u["usage"] = usage_json(job);
+        if (!write(sse(u))) return;
+      }
+      if (!write("data: [DONE]\n\n")) return;
+      metrics_.add_tokens(job.prompt_tokens(), job.completion_tokens());
+      if (auto t = job.time_to_first_token()) metrics_.observe_ttft(*t);
+      return sink.end_stream();
+    }
+    if (aborting_.load()) {  // shutdown: the client learns why its stream ends early
+      job.cancel();
+      if (write(sse(error_json(shutting_down()))) && write("data: [DONE]\n\n")) sink.end_stream();
+      return;
+    }
+    // A stream queued behind other requests sends an SSE comment now and then (proxies keep it open).
+    if (deltas.empty() && Clock::now() - last_write > std::chrono::seconds(1) && !write(": keep-alive\n\n")) return;
+  }
 }
 
 }  // namespace whale::server

@@ -1,13 +1,14 @@
-// POST /v1/chat/completions and POST /v1/completions: request → prompt ids → GenerationJob → OpenAI JSON,
-// or SSE chunks ("data: {...}\n\n" … "data: [DONE]\n\n") when stream is true.
+// POST /v1/chat/completions and POST /v1/completions: request → prompt ids → GenerationJob → OpenAI JSON, or SSE chunks
+// ("data: {...}\n\n" … "data:
+// [DONE]\n\n") when stream is true.
 #pragma once
 
-#include <httplib.h>
-
+#include <atomic>
 #include <string>
 #include <vector>
 
 #include "server/generation_job.h"
+#include "server/http_listener.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "server/server.h"
@@ -16,21 +17,35 @@ namespace whale::server {
 
 class CompletionHandler {
  public:
-  CompletionHandler(ServedModel& model, const ServerOptions& options, Metrics& metrics)
-      : model_(model), options_(options), metrics_(metrics) {}
+  // aborting: set when the server shuts down; running requests end (streams with an error event and [DONE]).
+  CompletionHandler(ServedModel& model, const ServerOptions& options, Metrics& metrics,
+                    const std::atomic<bool>& aborting)
+      : model_(model), options_(options), metrics_(metrics), aborting_(aborting) {}
 
-  void chat(const httplib::Request& req, httplib::Response& res);
-  void completion(const httplib::Request& req, httplib::Response& res);
+  // Run on a request's own thread; they return when the response is complete or the client is gone. key_id: the API
+  // key's id ("" without keys), for the operator's policy.
+  void chat(const HttpRequest& req, ResponseSink& sink, const std::string& key_id);
+  void completion(const HttpRequest& req, ResponseSink& sink, const std::string& key_id);
 
  private:
   enum class Kind { kChat, kText };
+  // The policy of the key (none without --policy), after its prompt rules have passed every message content (or the
+  // prompt): a rejection is a 400 with the rule's message.
+  std::optional<KeyPolicy> policy_for(const std::string& key_id, const nlohmann::json& texts, const char* param) const;
   // Checks the prompt against the context, starts the job and writes the response (JSON or a stream).
   void run(Kind kind, std::vector<int32_t> prompt, const GenerationRequest& gen, const JobOptions& job_options,
-           httplib::Response& res);
+           ResponseSink& sink);
+  void respond_whole(bool chat, GenerationJob& job, const GenerationRequest& gen, const JobOptions& job_options,
+                     nlohmann::json head, ResponseSink& sink);
+  void stream(bool chat, GenerationJob& job, const GenerationRequest& gen, nlohmann::json head, ResponseSink& sink);
+  // The choice's "logprobs" for the tokens of one delta (or of the whole answer); null when not asked for.
+  nlohmann::json logprobs_json(bool chat, const GenerationRequest& gen, const ChoiceDelta& d,
+                               int64_t& text_offset) const;
 
   ServedModel& model_;
   const ServerOptions& options_;
   Metrics& metrics_;
+  const std::atomic<bool>& aborting_;
 };
 
 }  // namespace whale::server

@@ -4,26 +4,32 @@
 
 namespace whale::server {
 
-GenerationJob::GenerationJob(BatchEngine& engine, const Tokenizer& tokenizer,
-                             const std::vector<EngineRequest>& choices, const JobOptions& options)
+GenerationJob::GenerationJob(BatchEngine& engine, const Tokenizer& tokenizer, const std::vector<EngineRequest>& choices,
+                             const JobOptions& options)
     : engine_(engine), tokenizer_(tokenizer), options_(options) {
   choices_.reserve(choices.size());
   for (size_t i = 0; i < choices.size(); ++i) choices_.emplace_back(tokenizer, options);
   if (!choices.empty()) prompt_tokens_ = int64_t(choices[0].prompt.size());
   for (size_t i = 0; i < choices.size(); ++i) {
     auto push = [channel = channel_](Event event) {
+      const bool finish = event.finish.has_value();
       {
         std::lock_guard lock(channel->mutex);
+        channel->finished += finish;
         channel->events.push_back(std::move(event));
       }
       channel->ready.notify_all();
+      if (finish) channel->finishes.notify_all();
     };
     try {
-      choices_[i].id = engine.submit(
-          choices[i], {.on_token = [push, i](const SampledToken& t) { return push({i, t, std::nullopt, {}}), true; },
-                       .on_done = [push, i](const Completion& c) {
-                         push({i, {}, c.finish, c.error});
-                       }});
+      choices_[i].id = engine.submit(choices[i], {.on_token =
+                                                      [push, i](const SampledToken& t) {
+                                                        return push({i, t, std::nullopt, {}}), true;
+                                                      },
+                                                  .on_done =
+                                                      [push, i](const Completion& c) {
+                                                        push({i, {}, c.finish, c.error});
+                                                      }});
     } catch (...) {
       for (size_t j = 0; j < i; ++j) engine.cancel(choices_[j].id);
       throw;
@@ -56,6 +62,11 @@ std::vector<ChoiceDelta> GenerationJob::poll(std::chrono::milliseconds timeout) 
   std::vector<ChoiceDelta> out;
   for (const Event& e : events) handle(e, out);
   return out;
+}
+
+void GenerationJob::wait_finished(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(channel_->mutex);
+  channel_->finishes.wait_for(lock, timeout, [&] { return channel_->finished == choices_.size(); });
 }
 
 void GenerationJob::handle(const Event& event, std::vector<ChoiceDelta>& out) {
@@ -113,6 +124,11 @@ void GenerationJob::emit(size_t index, const std::string& text, const SampledTok
   }
   if (options_.logprobs && token && !tokenizer_.is_special(token->id))
     (reasoning_token ? d.reasoning_logprobs : d.content_logprobs).push_back(*token);
+  if (apply_policy(c, d, last)) {
+    engine_.cancel(c.id);
+    last = true;
+    finish = "content_filter";
+  }
   if (last) {
     c.finished = true;
     ++n_finished_;
@@ -121,6 +137,24 @@ void GenerationJob::emit(size_t index, const std::string& text, const SampledTok
   if (!d.reasoning.empty() || !d.content.empty() || !d.reasoning_logprobs.empty() || !d.content_logprobs.empty() ||
       last)
     out.push_back(std::move(d));
+}
+
+bool GenerationJob::apply_policy(Choice& c, ChoiceDelta& d, bool last) {
+  if (!c.content_policy) return false;
+  if (!c.reasoning_policy_done) {
+    d.reasoning = c.reasoning_policy->push(d.reasoning);
+    if (!c.reasoning_policy->stopped() && (!d.content.empty() || last)) {  // the reasoning has ended
+      d.reasoning += c.reasoning_policy->finish();
+      c.reasoning_policy_done = true;
+    }
+    if (c.reasoning_policy->stopped()) {  // its stop message ends the reasoning; nothing follows
+      d.content.clear();
+      return true;
+    }
+  }
+  d.content = c.content_policy->push(d.content);
+  if (last && !c.content_policy->stopped()) d.content += c.content_policy->finish();
+  return c.content_policy->stopped();
 }
 
 }  // namespace whale::server

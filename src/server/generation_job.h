@@ -1,6 +1,6 @@
-// One HTTP request's generation: its n choices run as engine requests; the engine thread only queues
-// token ids (cheap), and the HTTP thread turns them into text deltas: streaming decoder → stop strings →
-// reasoning split. Destroying the job (e.g. the client went away) cancels whatever still runs.
+// One HTTP request's generation: its n choices run as engine requests; the engine thread only queues token ids (cheap),
+// and the HTTP thread turns them into text deltas: streaming decoder → stop strings → reasoning split. Destroying the
+// job (e.g. the client went away) cancels whatever still runs.
 #pragma once
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/batch_engine.h"
+#include "server/policy.h"
 #include "server/text_stream.h"
 #include "tokenizer/tokenizer.h"
 
@@ -21,9 +22,9 @@ namespace whale::server {
 struct ChoiceDelta {
   int64_t index = 0;
   std::string reasoning, content;
-  std::string finish_reason;  // empty until the choice ends: "stop" or "length"
-  // With JobOptions::logprobs: the tokens handled for this delta (special tokens left out), split like the
-  // text. A token's text may arrive in a later delta than its entry (held back by a stop-string prefix).
+  std::string finish_reason;  // empty until the choice ends: "stop", "length" or "content_filter"
+  // With JobOptions::logprobs: the tokens handled for this delta (special tokens left out), split like the text. A
+  // token's text may arrive in a later delta than its entry (held back by a stop-string prefix).
   std::vector<SampledToken> reasoning_logprobs, content_logprobs;
 };
 
@@ -32,6 +33,9 @@ struct JobOptions {
   bool split_reasoning = false;  // chat: <think>…</think> → reasoning
   bool in_reasoning = false;     // the prompt ends inside <think>
   bool logprobs = false;         // the engine requests ask for logprobs: pass them on
+  // The operator's output policy for this request's key (null: none); it must outlive the job. A stop rule ends the
+  // choice with finish_reason "content_filter".
+  const KeyPolicy* policy = nullptr;
 };
 
 class GenerationJob {
@@ -45,6 +49,9 @@ class GenerationJob {
 
   // Waits up to `timeout` for engine events; returns the resulting non-empty deltas and finishes.
   std::vector<ChoiceDelta> poll(std::chrono::milliseconds timeout);
+  // Waits up to `timeout` until the engine has ended every choice, without waking for each token (for a caller that
+  // wants the whole answer); poll() then returns the deltas.
+  void wait_finished(std::chrono::milliseconds timeout);
   bool done() const { return n_finished_ == choices_.size(); }
   // Set once an engine step failed for one of the choices (FinishReason::kError): the job is lost.
   const std::optional<std::string>& error() const { return error_; }
@@ -65,16 +72,26 @@ class GenerationJob {
   // Shared with the engine callbacks, which may outlive the job.
   struct Channel {
     std::mutex mutex;
-    std::condition_variable ready;
+    std::condition_variable ready;     // any event
+    std::condition_variable finishes;  // an on_done event
     std::deque<Event> events;
+    size_t finished = 0;  // choices the engine has ended
   };
   struct Choice {
     Choice(const Tokenizer& t, const JobOptions& o)
-        : decoder(t, /*skip_special_tokens=*/true), stop(o.stop), splitter(o.in_reasoning) {}
+        : decoder(t, /*skip_special_tokens=*/true), stop(o.stop), splitter(o.in_reasoning) {
+      if (o.policy && !o.policy->empty()) {
+        reasoning_policy.emplace(o.policy->stream(PolicyChannel::kReasoning));
+        content_policy.emplace(o.policy->stream(PolicyChannel::kContent));
+      }
+    }
     BatchEngine::RequestId id = 0;
     StreamingDecoder decoder;
     StopFilter stop;
     ReasoningSplitter splitter;
+    // After the split: the operator's rules on each channel (the reasoning one ends where content begins).
+    std::optional<PolicyStream> reasoning_policy, content_policy;
+    bool reasoning_policy_done = false;
     int64_t tokens = 0;
     bool finished = false;
   };
@@ -82,6 +99,8 @@ class GenerationJob {
   // `token`: the token whose text this is (nullptr for the flush at the end).
   void emit(size_t index, const std::string& text, const SampledToken* token, bool last, std::vector<ChoiceDelta>& out,
             std::string finish);
+  // Passes a delta's text through the choice's policy streams; true when a stop rule ended the choice.
+  bool apply_policy(Choice& c, ChoiceDelta& d, bool last);
 
   BatchEngine& engine_;
   const Tokenizer& tokenizer_;

@@ -14,13 +14,20 @@
 
 namespace whale::server {
 
+// Gauges of the HTTP side, read when /metrics is scraped.
+struct ServerGauges {
+  int64_t connections = 0;  // open HTTP connections
+  int64_t in_flight = 0;    // generation requests admitted (running or waiting for a slot)
+  int64_t capacity = 0;     // most generation requests admitted at once (slots + --max-queue)
+};
+
 class Metrics {
  public:
   void count_request(const std::string& endpoint, int status);
   void add_tokens(int64_t prompt, int64_t completion);
   void observe_ttft(double seconds);
   // The exposition text; gauges come from the engine's current stats.
-  std::string render(const EngineStats& engine);
+  std::string render(const EngineStats& engine, const ServerGauges& server);
 
  private:
   static constexpr std::array<double, 10> kTtftBuckets{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
