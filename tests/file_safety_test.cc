@@ -171,6 +171,18 @@ TEST_F(FileSafety, CliReadersRefuseFifos) {
                    "not a regular file (it is a FIFO)");
   expect_cli_error("data build --tokenizer " + kTokenizer + " --input " + fifo().string() + " --out " +
                        (dir_.path() / "o.tok").string(), "not a regular file (it is a FIFO)");
+  expect_cli_error("rl --config " + fifo().string(), fifo().string() + ": not a regular file (it is a FIFO)");
+  expect_cli_error("tokenizer train --input " + fifo().string() + " --vocab-size 300 --out " +
+                       (dir_.path() / "tok").string(),
+                   fifo().string() + ": not a regular file (it is a FIFO)");
+  expect_cli_error("plot " + fifo().string() + " -o " + (dir_.path() / "p.svg").string(),
+                   fifo().string() + ": not a regular file (it is a FIFO)");
+  // A tokenizer directory whose tokenizer.json is a FIFO.
+  const fs::path tokenizer = dir_.path() / "tokenizer";
+  fs::create_directory(tokenizer);
+  ASSERT_EQ(::mkfifo((tokenizer / "tokenizer.json").c_str(), 0600), 0);
+  expect_cli_error("tokenize --tokenizer " + tokenizer.string() + " --text hi",
+                   (tokenizer / "tokenizer.json").string() + ": not a regular file (it is a FIFO)");
   // A model directory whose config.json is a FIFO.
   const fs::path model = dir_.path() / "model";
   fs::create_directory(model);

@@ -208,7 +208,7 @@ TEST_F(RlLoopTest, CliFailurePaths) {
   };
   const std::vector<Case> cases = {
       {"rl", "give --config FILE.toml"},
-      {"rl --config " + (dir_ / "missing.toml").string(), "cannot open the config file"},
+      {"rl --config " + (dir_ / "missing.toml").string(), "missing.toml: cannot open"},
       {"eval --model " + sft_.string() + " --task calculus --n 2", "calculus"},
       {"eval --model " + (dir_ / "nothing").string() + " --task arithmetic --n 2", "nothing"},
       {"eval --model " + sft_.string() + " --task arithmetic --n 0", "--n"},

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <vector>
 
+#include "core/regular_file.h"
 #include "tokenizer/utf8.h"
 
 namespace whale {
@@ -116,13 +115,7 @@ std::string closest_match(std::string_view word, TomlKeys candidates) {
   return best;
 }
 
-std::string read_config_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail("{}: cannot open the config file", file.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_config_text(const fs::path& file) { return read_regular_file(file); }
 
 toml::table parse_toml_sections(std::string_view toml_text, const fs::path& source, TomlKeys sections) {
   toml::table root;

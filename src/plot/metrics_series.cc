@@ -1,6 +1,6 @@
 #include "plot/metrics_series.h"
 
-#include <fstream>
+#include <sstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -8,13 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace whale {
 
 std::vector<Series> read_metrics_series(const std::filesystem::path& file, const std::string& x_key,
                                         std::vector<std::string> y_keys) {
-  std::ifstream in(file);
-  if (!in) fail("{}: cannot open the metrics log", file.string());
+  std::istringstream in(read_regular_file(file));
   std::vector<nlohmann::json> records;
   std::set<std::string> numeric_keys;  // every key that holds a number somewhere
   size_t line_no = 0;

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <mutex>
 #include <queue>
 #include <sstream>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "core/thread_pool.h"
 #include "tokenizer/added_vocabulary.h"
 #include "tokenizer/byte_level.h"
@@ -283,15 +283,12 @@ TrainedBpe train_bpe_files(const std::vector<std::filesystem::path>& files, cons
                            ThreadPool& pool) {
   std::vector<std::string> contents;
   for (const auto& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("cannot open training file {}", path.string());
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    utf8::require_valid(buffer.str(), path.string());
+    std::string text = read_regular_file(path);
+    utf8::require_valid(text, path.string());
     if (path.extension() == ".jsonl") {
-      for (std::string& text : jsonl_texts(buffer.str(), path.string())) contents.push_back(std::move(text));
+      for (std::string& t : jsonl_texts(text, path.string())) contents.push_back(std::move(t));
     } else {
-      contents.push_back(buffer.str());
+      contents.push_back(std::move(text));
     }
   }
   std::vector<std::string_view> texts(contents.begin(), contents.end());

@@ -1,10 +1,9 @@
 #include "tokenizer/tokenizer.h"
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "io/gguf.h"
 #include "tokenizer/added_token_escape.h"
 #include "tokenizer/byte_level.h"
@@ -20,16 +19,13 @@ using nlohmann::json;
 constexpr uintmax_t kMaxJsonBytes = uintmax_t(1) << 30;
 
 json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open {}", path.string());
+  require_regular_file(path);  // a FIFO or device is refused, not read
   std::error_code ec;
   const uintmax_t size = std::filesystem::file_size(path, ec);
   if (!ec && size > kMaxJsonBytes)
     fail("{}: {} bytes is more than the {} byte limit of a tokenizer file", path.string(), size, kMaxJsonBytes);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
   try {
-    return json::parse(buffer.str());
+    return json::parse(read_regular_file(path));
   } catch (const json::exception& e) {
     fail("{}: invalid JSON: {}", path.string(), e.what());
   }
