@@ -74,8 +74,9 @@ TEST_F(FileSafety, WritersRefuseEverythingButARegularFile) {
   EXPECT_EQ(error_of([&] { require_replaceable_file(fifo()); }), refusal(fifo(), "FIFO"));
   EXPECT_EQ(error_of([&] { require_replaceable_file(link()); }), refusal(link(), "symbolic link"));
   EXPECT_EQ(error_of([&] { require_replaceable_file(subdir()); }), refusal(subdir(), "directory"));
-  if (fs::exists("/dev/null"))
+  if (fs::exists("/dev/null")) {
     EXPECT_EQ(error_of([&] { require_replaceable_file("/dev/null"); }), refusal("/dev/null", "character device"));
+  }
   fs::create_symlink(dir_.path() / "nowhere", dir_.path() / "dangling");
   EXPECT_EQ(error_of([&] { require_replaceable_file(dir_.path() / "dangling"); }),
             refusal(dir_.path() / "dangling", "symbolic link"));

@@ -158,8 +158,9 @@ TEST(GgufTokenizerKeys, EqualTheConvertersForDeepSeekV3) {
                                        << " " << w->s.substr(0, 40);
   }
   for (const auto& [key, value] : want->metadata().values())
-    if (key.starts_with("tokenizer."))
+    if (key.starts_with("tokenizer.")) {
       EXPECT_TRUE(std::any_of(got.begin(), got.end(), [&](const auto& kv) { return kv.first == key; })) << key;
+    }
 }
 
 TEST(GgufQuantize, FailurePathsAreClearErrors) {

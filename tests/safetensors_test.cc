@@ -269,7 +269,7 @@ TEST_F(SafetensorsTest, ShardedIndexEntriesStayInsideTheModelDirectory) {
     std::ofstream(model / "model.safetensors.index.json") << nlohmann::json{{"weight_map", {{"a", shard}}}}.dump();
     return error_of([&] { TensorStore::open(model); });
   };
-  for (const std::string shard : {(outside / "s.safetensors").string(), std::string("../outside/s.safetensors"),
+  for (const std::string& shard : {(outside / "s.safetensors").string(), std::string("../outside/s.safetensors"),
                                   std::string("shards/../../outside/s.safetensors"), std::string("")}) {
     const std::string msg = open_with(shard);
     EXPECT_NE(msg.find("weight_map entry '" + shard + "' (tensor 'a') points outside the model directory"),
