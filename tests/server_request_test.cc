@@ -108,6 +108,31 @@ TEST(ServerRequest, RejectsWrongTypesNamingTheField) {
   }
 }
 
+// Parameters not implemented yet are refused when they would change the answer, and accepted at their neutral
+// values (what clients such as LangChain send by default); never silently ignored.
+TEST(ServerRequest, UnsupportedParametersAreRefusedUnlessNeutral) {
+  const std::string base = R"({"messages":[{"role":"user","content":"x"}],)";
+  const std::pair<const char*, const char*> refused[] = {
+      {R"("frequency_penalty":0.5)", "frequency_penalty"}, {R"("presence_penalty":-1)", "presence_penalty"},
+      {R"("repetition_penalty":1.1)", "repetition_penalty"}, {R"("logit_bias":{"5":10})", "logit_bias"},
+      {R"("tools":[{"type":"function","function":{"name":"f"}}])", "tools"},
+      {R"("tool_choice":"required")", "tool_choice"}, {R"("functions":[{"name":"f"}])", "functions"},
+      {R"("response_format":{"type":"json_object"})", "response_format"}, {R"("echo":true)", "echo"},
+      {R"("suffix":"end")", "suffix"}, {R"("best_of":3)", "best_of"}};
+  for (const auto& [field, param] : refused) {
+    Rejection r = chat_rejection(base + field + "}");
+    EXPECT_EQ(r.status, 400) << field;
+    EXPECT_EQ(r.param, param) << field;
+    EXPECT_EQ(r.code, "unsupported_parameter") << field;
+  }
+  const char* neutral = R"({"messages":[{"role":"user","content":"x"}],"frequency_penalty":0,"presence_penalty":0,
+    "repetition_penalty":1,"logit_bias":{},"tools":[],"tool_choice":"none","response_format":{"type":"text"},
+    "echo":false,"suffix":"","best_of":1,"user":"u-1","min_p":0.05})";
+  ChatRequest c = parse_chat_request(neutral, kLimits);
+  EXPECT_FLOAT_EQ(c.gen.sampling.min_p, 0.05f);
+  EXPECT_EQ(chat_rejection(base + R"("min_p":1.5})").param, "min_p");
+}
+
 TEST(ServerRequest, UnknownModelIs404) {
   Rejection r = chat_rejection(R"({"model":"gpt-4","messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(r.status, 404);

@@ -63,7 +63,34 @@ void check_model(const json& j, const ServerLimits& limits) {
                     "model", "model_not_found");
 }
 
+// OpenAI parameters this server does not implement yet. Their neutral values (what clients send by default) are
+// accepted; anything else is a 400 naming the parameter, never silently ignored.
+void refuse_unsupported(const json& j) {
+  auto unsupported = [](const char* name, const std::string& accepted) {
+    throw HttpError(400, fmt::format("'{}' is not supported by this server yet (accepted: {})", name, accepted), name,
+                    "unsupported_parameter");
+  };
+  for (const char* name : {"frequency_penalty", "presence_penalty"})
+    if (const json* v = field(j, name); v && !(v->is_number() && v->get<double>() == 0)) unsupported(name, "0");
+  if (const json* v = field(j, "repetition_penalty"); v && !(v->is_number() && v->get<double>() == 1))
+    unsupported("repetition_penalty", "1");
+  if (const json* v = field(j, "logit_bias"); v && !(v->is_object() && v->empty())) unsupported("logit_bias", "{}");
+  for (const char* name : {"tools", "functions"})
+    if (const json* v = field(j, name); v && !(v->is_array() && v->empty())) unsupported(name, "[]");
+  for (const char* name : {"tool_choice", "function_call"})
+    if (const json* v = field(j, name); v && !(v->is_string() && (*v == "none" || *v == "auto")))
+      unsupported(name, "\"none\" or \"auto\" without tools");
+  if (const json* v = field(j, "response_format"); v && !(v->is_object() && v->value("type", "") == "text"))
+    unsupported("response_format", "{\"type\": \"text\"}");
+  if (const json* v = field(j, "echo"); v && !(v->is_boolean() && !v->get<bool>())) unsupported("echo", "false");
+  if (const json* v = field(j, "suffix"); v && !(v->is_string() && v->get_ref<const std::string&>().empty()))
+    unsupported("suffix", "\"\"");
+  if (const json* v = field(j, "best_of"); v && !(v->is_number_integer() && v->get<int64_t>() == 1))
+    unsupported("best_of", "1");
+}
+
 GenerationRequest parse_generation(const json& j, const ServerLimits& limits) {
+  refuse_unsupported(j);
   GenerationRequest g;
   g.sampling.temperature = 1.0f;
   for (const char* name : {"max_completion_tokens", "max_tokens"}) {
@@ -79,6 +106,10 @@ GenerationRequest parse_generation(const json& j, const ServerLimits& limits) {
   if (auto p = get_number(j, "top_p")) {
     if (!(*p > 0 && *p <= 1)) bad("top_p", fmt::format("'top_p' must be in (0, 1], got {}", *p));
     g.sampling.top_p = float(*p);
+  }
+  if (auto p = get_number(j, "min_p")) {  // not OpenAI, but common in local servers
+    if (!(*p >= 0 && *p <= 1)) bad("min_p", fmt::format("'min_p' must be in [0, 1], got {}", *p));
+    g.sampling.min_p = float(*p);
   }
   if (auto k = get_int(j, "top_k")) {  // not OpenAI, but common in local servers
     if (*k < 0) bad("top_k", "'top_k' must be >= 0");
