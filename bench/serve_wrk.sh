@@ -19,7 +19,9 @@ wrk.body = '{"messages":[{"role":"user","content":"Hello"}],"temperature":$tempe
 LUA
 done
 start() {  # binary name → prints the server's URL
-  "$1" serve --model "$model" --port 0 --threads 2 --max-queue 256 >"$work/$2.log" 2>&1 &
+  local queue=()  # an older build for comparison may predate --max-queue
+  "$1" serve --help 2>&1 | grep -q -- --max-queue && queue=(--max-queue 256)
+  "$1" serve --model "$model" --port 0 --threads 2 "${queue[@]}" >"$work/$2.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 600); do
     url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/$2.log" || true)

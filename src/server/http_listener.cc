@@ -21,11 +21,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
-}
-
 HttpResponse error_response(int status, const std::string& message, const std::string& code) {
   return {.status = status, .body = error_json(message, "invalid_request_error", "", code).dump(), .close = true};
 }
@@ -370,6 +365,11 @@ size_t raise_open_file_limit() {
 }
 
 }  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+}
 
 std::string HttpRequest::header(std::string_view name) const {
   for (const auto& [n, v] : headers)

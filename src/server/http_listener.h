@@ -26,6 +26,9 @@ namespace whale::server {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// ASCII case-insensitive equality (header names, media types, host names).
+bool iequals(std::string_view a, std::string_view b);
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // as sent: path and query

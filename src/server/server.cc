@@ -19,11 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
-}
-
 HttpResponse error_response(const HttpError& e, Headers headers = {}) {
   return {.status = e.status(), .body = error_json(e).dump(), .headers = std::move(headers)};
 }
