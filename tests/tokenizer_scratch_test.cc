@@ -64,7 +64,9 @@ TEST(TokenizerScratch, LargeInputsDoNotStayResidentPerThread) {
       tokenizer.encode("warm up: every thread_local exists before the baseline");
       sync.arrive_and_wait();
       for (int r = 0; r < kRounds; ++r) {
-        if (const int i = r * kThreads + w; i < kTexts) EXPECT_FALSE(tokenizer.encode(texts[size_t(i)]).empty());
+        if (const int i = r * kThreads + w; i < kTexts) {
+          EXPECT_FALSE(tokenizer.encode(texts[size_t(i)]).empty());
+        }
         sync.arrive_and_wait();
       }
       sync.arrive_and_wait();  // alive (thread_locals and all) until the main thread has measured

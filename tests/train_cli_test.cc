@@ -94,7 +94,7 @@ TEST_F(TrainCli, BadTokenizerFailsBeforeTheFirstStep) {
   write_token_file(path("d.tok"), data);
   fs::create_directories(path("garbage"));
   write("garbage/tokenizer.json", "{ not json");
-  for (const std::string tokenizer : {path("no-such-tokenizer"), path("garbage")}) {
+  for (const std::string& tokenizer : {path("no-such-tokenizer"), path("garbage")}) {
     write("train.toml", "[model]\ninit = \"" + std::string(WHALE_FIXTURES_DIR) + "/models/qwen2-r1-distill-tiny/config.json\"\n"
                         "tokenizer = \"" + tokenizer + "\"\n[data]\ntrain = \"d.tok\"\n"
                         "[train]\nseq_len = 8\nbatch_size = 1\nsteps = 1\nout = \"run\"\n");
