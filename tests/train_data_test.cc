@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -135,22 +136,47 @@ std::string targets_text(const Tokenizer& tok, const SftExample& ex) {
   return tok.decode(targets);
 }
 
-TEST(SftMask, GenerationPromptWithExtraText) {
-  // The R1-distill template opens the generation prompt with "<think>\n" and drops reasoning from every
-  // assistant turn: the replies (answers only) and their end-of-sentence tokens are the targets.
+ChatTemplate r1_distill_template() {
   std::ifstream in(fs::path(__FILE__).parent_path() / "data" / "chat_templates" / "deepseek_r1_distill.jinja");
   const std::string source((std::istreambuf_iterator<char>(in)), {});
-  ASSERT_FALSE(source.empty());
+  EXPECT_FALSE(source.empty());
+  return ChatTemplate::from_string(source, "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>");
+}
+
+TEST(SftMask, GenerationPromptWithExtraText) {
+  // The R1-distill template opens the generation prompt with "<think>\n" and strips the reasoning from
+  // assistant turns. The targets are the replies as the model must write them after that prompt: reasoning,
+  // "</think>", answer, end of sentence.
+  const ChatTemplate chat = r1_distill_template();
   const Tokenizer& tok = deepseek();
-  const ChatTemplate chat = ChatTemplate::from_string(source, "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>");
   const json messages = json::parse(R"([
     {"role": "user", "content": "Hi"},
     {"role": "assistant", "content": "<think>greet back</think>Hello!"},
     {"role": "user", "content": "Bye"},
-    {"role": "assistant", "content": "<think>ok</think>Goodbye!"}])");
+    {"role": "assistant", "content": "<think>\n\nok</think>Goodbye!"}])");
   const SftExample ex = render_sft_example(tok, chat, messages);
   EXPECT_EQ(ex.n_assistant_turns, 2);
-  EXPECT_EQ(targets_text(tok, ex), "Hello!<｜end▁of▁sentence｜>Goodbye!<｜end▁of▁sentence｜>");
+  EXPECT_EQ(targets_text(tok, ex),
+            "greet back</think>Hello!<｜end▁of▁sentence｜>ok</think>Goodbye!<｜end▁of▁sentence｜>");
+}
+
+TEST(SftMask, TrainingTextContinuesTheInferencePrompt) {
+  // Independent check: the tokens before the first target are exactly what serving feeds the model for the
+  // same question (the template's generation prompt, "<think>\n" included).
+  const ChatTemplate chat = r1_distill_template();
+  const Tokenizer& tok = deepseek();
+  const json messages = json::parse(R"([{"role": "user", "content": "What is 2+2?"},
+    {"role": "assistant", "content": "<think>\n2 plus 2 is 4.\n</think>\n\n<answer>4</answer>"}])");
+  const SftExample ex = render_sft_example(tok, chat, messages);
+  const std::vector<int32_t> prompt =
+      chat.render_for_encoding(tok, json::array({messages[0]}), /*add_generation_prompt=*/true).ids;
+  const size_t first_target = size_t(std::find(ex.mask.begin(), ex.mask.end(), 1) - ex.mask.begin());
+  ASSERT_LT(first_target, ex.ids.size());
+  EXPECT_EQ(std::vector<int32_t>(ex.ids.begin(), ex.ids.begin() + std::ptrdiff_t(first_target)), prompt);
+  EXPECT_EQ(targets_text(tok, ex), "2 plus 2 is 4.\n</think>\n\n<answer>4</answer><｜end▁of▁sentence｜>");
+  // A reply without reasoning follows the finished turn's rendering (the whole reply is the target).
+  const json plain = json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}])");
+  EXPECT_EQ(targets_text(tok, render_sft_example(tok, chat, plain)), "Hello!<｜end▁of▁sentence｜>");
 }
 
 TEST(SftMask, TemplateRewritingEarlierTurnsSkipsThem) {
@@ -174,6 +200,8 @@ TEST(SftMask, Failures) {
                "no assistant turn");
   expect_error([&] { render_sft_example(tok, chat, json::array()); }, "non-empty array");
   expect_error([&] { render_sft_example(tok, chat, json::parse(R"([{"content":"x"}])")); }, "role");
+  expect_error([&] { render_sft_example(tok, chat, json::parse(R"([{"role":"assistant","content":null}])")); },
+               "string 'content'");
 }
 
 // ---- data build ----
