@@ -1,6 +1,8 @@
 // The model subcommands, run as a user runs them: the real binary on real files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <cmath>
@@ -91,7 +93,32 @@ TEST(CliGenerate, RejectsBadArguments) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("context"), std::string::npos) << r.output;
   r = run_command(kWhale + " frobnicate");
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+TEST(CliArguments, OneLineErrorsExitOneWithDidYouMean) {
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      {"servee", "whale: error: unknown subcommand 'servee' (did you mean 'whale serve'?)"},
+      {"serve --model x --prot 8080", "whale: error: unknown option '--prot' for 'whale serve' (did you mean '--port'?)"},
+      {"rl cold-strat", "whale: error: unknown subcommand 'cold-strat' of 'whale rl' (did you mean 'whale rl cold-start'?)"},
+      {"rl cold-start --nn 3", "whale: error: unknown option '--nn' for 'whale rl cold-start' (did you mean '--n'?)"},
+      {"generate --model", "whale: error: --model: 1 required TEXT missing"},
+      {"generate --model x --ids 1 -n abc", "whale: error: --max-new-tokens"},
+      {"", "whale: error: give a subcommand (whale --help lists them)"},
+  };
+  for (const Case& c : cases) {
+    const auto r = run_command(kWhale + " " + c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args << ": " << r.output;
+    EXPECT_EQ(r.output.rfind(c.message, 0), 0u) << c.args << ": " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+  }
+  // --help is not an error, and shows the defaults.
+  const auto help = run_command(kWhale + " generate --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--max-new-tokens INT:INT in [0 - 16777216]=32"), std::string::npos) << help.output;
 }
 
 TEST(CliInit, WritesALoadableCheckpoint) {

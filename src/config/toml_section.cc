@@ -13,21 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string did_you_mean(std::string_view word, TomlKeys candidates) {
   const std::string best = closest_match(word, candidates);
   return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
@@ -99,21 +84,6 @@ std::string restore_non_ascii(std::string_view s) {
 }
 
 }  // namespace
-
-std::string closest_match(std::string_view word, TomlKeys candidates) {
-  std::string best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;  // accept up to max(2, len/3) edits
-  for (std::string_view c : candidates) {
-    // A prefix either way ("optimizer" for "optim") counts as one edit.
-    const bool prefix = word.substr(0, c.size()) == c || c.substr(0, word.size()) == word;
-    const size_t d = prefix && !word.empty() ? 1 : edit_distance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = std::string(c);
-    }
-  }
-  return best;
-}
 
 std::string read_config_text(const fs::path& file) { return read_regular_file(file); }
 

@@ -10,14 +10,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/closest_match.h"
 #include "core/error.h"
 
 namespace whale {
 
 using TomlKeys = std::span<const std::string_view>;
-
-// The closest candidate within a small edit distance, or "" (for "did you mean" hints).
-std::string closest_match(std::string_view word, TomlKeys candidates);
 
 // Parses TOML text and checks that every top-level key is one of `sections` (a table).
 toml::table parse_toml_sections(std::string_view toml_text, const std::filesystem::path& source, TomlKeys sections);
