@@ -20,6 +20,7 @@ void add_plot_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
   add_forward_command(app);
@@ -37,6 +38,7 @@ inline void register_commands(CLI::App& app) {
   add_eval_command(app);
   add_quantize_command(app);
   add_perplexity_command(app);
+  add_chat_command(app);
 }
 
 }  // namespace whale::cli

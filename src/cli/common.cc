@@ -23,6 +23,30 @@ InputIds read_input_ids(const std::string& file, int64_t vocab_size, int64_t max
   return out;
 }
 
+void SamplingFlags::add(CLI::App* cmd, const SamplingParams& shown, bool random_seed) {
+  given = shown;
+  temperature = cmd->add_option("--temperature", given.temperature,
+                                "0 = greedy (default: generation_config.json, else this)")->capture_default_str();
+  top_k = cmd->add_option("--top-k", given.top_k, "keep the K most likely tokens (0 = off)")->capture_default_str();
+  top_p = cmd->add_option("--top-p", given.top_p, "nucleus sampling mass (1 = off)")->capture_default_str();
+  min_p = cmd->add_option("--min-p", given.min_p, "drop tokens below min_p × the top probability (0 = off)")
+              ->capture_default_str();
+  seed = random_seed ? cmd->add_option("--seed", given.seed, "random seed (default: a new one each run)")
+                           ->default_str("")
+                     : cmd->add_option("--seed", given.seed, "random seed");
+}
+
+SamplingParams SamplingFlags::resolve(const GenerationConfig& generation, const SamplingParams& fallback) const {
+  SamplingParams p = generation.sampling(fallback);
+  if (temperature->count()) p.temperature = given.temperature;
+  if (top_k->count()) p.top_k = given.top_k;
+  if (top_p->count()) p.top_p = given.top_p;
+  if (min_p->count()) p.min_p = given.min_p;
+  if (seed->count()) p.seed = given.seed;
+  p.validate();
+  return p;
+}
+
 std::vector<int32_t> parse_id_list(const std::string& text, const std::string& what) {
   std::vector<int32_t> ids;
   size_t i = 0;

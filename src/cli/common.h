@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/generation_config.h"
+#include "engine/sampler.h"
+
 namespace whale::cli {
 
 inline void add_threads_option(CLI::App* cmd, size_t& threads) {
@@ -17,6 +20,16 @@ inline void add_mmap_option(CLI::App* cmd, bool& mmap) {
   cmd->add_flag("--mmap", mmap, "use the weights in place in the file mapping (zero-copy, for models larger than RAM; "
                                 "slower decode) instead of copying them into huge-page memory");
 }
+
+// --temperature --top-k --top-p --min-p --seed. A value the user does not give comes from the checkpoint's
+// generation_config.json, else from the command's own default.
+struct SamplingFlags {
+  SamplingParams given;
+  CLI::Option *temperature = nullptr, *top_k = nullptr, *top_p = nullptr, *min_p = nullptr, *seed = nullptr;
+  void add(CLI::App* cmd, const SamplingParams& shown_defaults, bool random_seed = false);
+  // Validated; throws whale::Error naming the field.
+  SamplingParams resolve(const GenerationConfig& generation, const SamplingParams& fallback) const;
+};
 
 // input_ids (I64 or I32 [B, T]) from a safetensors file, checked against the model's vocabulary and context.
 struct InputIds {

@@ -14,6 +14,7 @@
 #include "cli/common.h"
 #include "core/error.h"
 #include "engine/batch_engine.h"
+#include "engine/model_bundle.h"
 #include "server/server.h"
 
 namespace whale::cli {
@@ -134,26 +135,27 @@ void add_serve_command(CLI::App& app) {
     if (so.limits.model_name.empty()) so.limits.model_name = "whale";
 
     ThreadPool pool(opt->threads);
-    std::unique_ptr<Model> model = Model::load(opt->model, pool, {.mmap = opt->mmap});
-    Tokenizer tokenizer = Tokenizer::load(opt->model);
-    std::optional<ChatTemplate> chat_template;
-    if (tokenizer.config().contains("chat_template"))
-      chat_template = ChatTemplate::from_tokenizer_config(tokenizer.config(), opt->model + "/tokenizer_config.json");
-    else
-      std::fprintf(stderr,
-                   "whale serve: %s has no chat template; /v1/chat/completions "
-                   "will answer 400\n",
+    std::fprintf(stderr, "whale serve: loading %s\n", opt->model.c_str());
+    ModelBundle bundle = ModelBundle::load(opt->model, pool, {.load = {.mmap = opt->mmap}});
+    if (!bundle.chat_template)
+      std::fprintf(stderr, "whale serve: %s has no chat template; /v1/chat/completions will answer 400\n",
                    opt->model.c_str());
-    std::vector<int32_t> stop_ids;
-    for (int64_t e : model->config().eos_token_ids) stop_ids.push_back(int32_t(e));
-    if (tokenizer.eos_id() >= 0) stop_ids.push_back(tokenizer.eos_id());
-    if (opt->engine.ctx == 0) opt->engine.ctx = std::min<int64_t>(model->config().max_position, 4096);
-    opt->engine.vocab_limit = std::min<int64_t>(tokenizer.vocab_size(), model->config().vocab_size);
+    for (const std::string& key : bundle.generation.ignored)
+      std::fprintf(stderr, "whale serve: generation_config.json %s is not applied (not supported yet)\n", key.c_str());
+    // Requests that leave a sampling parameter out get the checkpoint's recommendation (vLLM does the same).
+    so.limits.default_sampling = bundle.generation.sampling(so.limits.default_sampling);
+    so.limits.default_max_tokens = bundle.generation.max_new_tokens;
+    const Model& model = *bundle.model;
+    if (opt->engine.ctx == 0) opt->engine.ctx = std::min<int64_t>(model.config().max_position, 4096);
+    opt->engine.vocab_limit = bundle.vocab_limit;
 
-    BatchEngine engine(*model, opt->engine);
+    BatchEngine engine(*bundle.model, opt->engine);
     const std::string name = so.limits.model_name, host = so.host;
     server::Server server(
-        {.engine = engine, .tokenizer = tokenizer, .chat_template = chat_template, .stop_ids = stop_ids},
+        {.engine = engine,
+         .tokenizer = *bundle.tokenizer,
+         .chat_template = bundle.chat_template,
+         .stop_ids = bundle.stop_ids},
         std::move(so));
     install_stop_signal_pipe();  // from here a signal is a graceful shutdown (during the load it ends the process)
     const int port = server.bind();

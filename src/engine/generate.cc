@@ -16,6 +16,8 @@ std::vector<int32_t> generate(Model& model, std::span<const int32_t> prompt, con
     fail("generate: prompt ({}) + new tokens ({}) exceed the model's context of {} positions", prompt.size(),
          options.max_new_tokens, model.config().max_position);
   Sampler sampler(options.sampling);
+  const int64_t vocab = options.vocab_limit > 0 ? std::min(options.vocab_limit, model.config().vocab_size)
+                                                : model.config().vocab_size;
   KvCache cache = model.new_cache(std::max<int64_t>(capacity, 1));
   ForwardOptions fwd{.mla_absorbed = options.mla_absorbed, .last_token_logits = true};
   std::vector<float> logits;
@@ -28,7 +30,7 @@ std::vector<int32_t> generate(Model& model, std::span<const int32_t> prompt, con
     SeqChunk chunk{next, &cache};
     model.forward({&chunk, 1}, fwd, logits);
     if (out.empty()) prefill = std::chrono::duration<double>(clock::now() - t0).count();
-    int32_t id = sampler.sample(logits.data(), model.config().vocab_size);
+    int32_t id = sampler.sample(logits.data(), vocab);
     out.push_back(id);
     bool stop = std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
     if (on_token && !on_token(id)) break;

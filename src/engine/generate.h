@@ -16,6 +16,7 @@ struct GenerateOptions {
   SamplingParams sampling;
   std::vector<int32_t> stop_ids;  // generation ends after emitting one of these (e.g. EOS)
   bool mla_absorbed = true;
+  int64_t vocab_limit = 0;  // sample only ids < vocab_limit (ids the tokenizer can decode); 0: all
 };
 
 struct GenerateStats {

@@ -31,12 +31,6 @@ int64_t unix_time() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// R1's generation prompt ends in "<think>\n": the output starts inside the reasoning.
-bool ends_inside_think(const std::string& prompt) {
-  const size_t end = prompt.find_last_not_of(" \t\r\n");
-  return end != std::string::npos && std::string_view(prompt).substr(0, end + 1).ends_with("<think>");
-}
-
 // A failed engine step (FinishReason::kError) is the server's fault: 500, type server_error.
 HttpError engine_failure(const std::string& message) { return HttpError(500, message, "", "", "server_error"); }
 

@@ -92,13 +92,14 @@ void refuse_unsupported(const json& j) {
 GenerationRequest parse_generation(const json& j, const ServerLimits& limits) {
   refuse_unsupported(j);
   GenerationRequest g;
-  g.sampling.temperature = 1.0f;
+  g.sampling = limits.default_sampling;
   for (const char* name : {"max_completion_tokens", "max_tokens"}) {
     if (auto v = get_int(j, name)) {
       if (*v < 1) bad(name, fmt::format("'{}' must be >= 1, got {}", name, *v));
       if (!g.max_tokens) g.max_tokens = *v;
     }
   }
+  if (!g.max_tokens) g.max_tokens = limits.default_max_tokens;
   if (auto t = get_number(j, "temperature")) {
     if (!(*t >= 0 && *t <= 2)) bad("temperature", fmt::format("'temperature' must be in [0, 2], got {}", *t));
     g.sampling.temperature = float(*t);

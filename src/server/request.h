@@ -22,12 +22,16 @@ struct ServerLimits {
   int64_t max_stop = 4;              // stop strings per request (OpenAI allows 4)
   size_t max_stop_bytes = 256;       // length of one stop string
   int64_t max_messages = 1024;
+  // What a request that leaves them out gets: OpenAI's temperature 1 unless the checkpoint's
+  // generation_config.json recommends other values.
+  SamplingParams default_sampling{.temperature = 1.0f};
+  std::optional<int64_t> default_max_tokens;  // absent: up to the context
 };
 
 // Settings shared by chat and text completions.
 struct GenerationRequest {
-  std::optional<int64_t> max_tokens;  // absent: up to the context
-  SamplingParams sampling;            // temperature defaults to 1 as in OpenAI's API
+  std::optional<int64_t> max_tokens;  // absent: ServerLimits::default_max_tokens
+  SamplingParams sampling;            // absent fields: ServerLimits::default_sampling
   bool seeded = false;                // seed given: choice i samples with seed + i
   std::vector<std::string> stop;
   int64_t n = 1;

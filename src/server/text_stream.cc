@@ -11,6 +11,11 @@ constexpr std::string_view kSpace = " \t\r\n";
 
 }  // namespace
 
+bool ends_inside_think(std::string_view prompt) {
+  const size_t end = prompt.find_last_not_of(" \t\r\n");
+  return end != std::string_view::npos && prompt.substr(0, end + 1).ends_with("<think>");
+}
+
 size_t partial_suffix(std::string_view text, std::string_view tag) {
   for (size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n)
     if (text.substr(text.size() - n) == tag.substr(0, n)) return n;

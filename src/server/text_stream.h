@@ -10,6 +10,10 @@
 
 namespace whale::server {
 
+// Whether a rendered chat prompt ends inside <think> (R1's generation prompt ends in "<think>\n"): the
+// output then starts in the reasoning.
+bool ends_inside_think(std::string_view prompt);
+
 // Length of the longest proper prefix of `tag` that `text` ends with.
 size_t partial_suffix(std::string_view text, std::string_view tag);
 
