@@ -70,7 +70,8 @@ void add_eval_command(CLI::App& app) {
                                 .vocab_limit = tokenizer.vocab_size()});
     const rl::RolloutOptions options{
         .samples = opt->samples, .max_new_tokens = opt->max_new_tokens,
-        .sampling = {.temperature = opt->temperature, .top_p = opt->top_p, .seed = opt->seed}};
+        .sampling = {.temperature = opt->temperature, .top_p = opt->top_p, .seed = opt->seed},
+        .progress_label = "eval"};
     const std::vector<rl::Rollout> rollouts = rl::generate_rollouts(engine, prompts, *task, problems, options);
     std::vector<std::vector<std::string>> responses(problems.size());
     for (const rl::Rollout& r : rollouts) responses[size_t(r.problem)].push_back(r.response);

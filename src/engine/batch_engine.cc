@@ -259,7 +259,7 @@ void BatchEngine::engine_loop() {
   }
 }
 
-std::vector<Completion> BatchEngine::generate_batch(std::vector<EngineRequest> requests) {
+std::vector<Completion> BatchEngine::generate_batch(std::vector<EngineRequest> requests, Progress* progress) {
   std::vector<Completion> results(requests.size());
   std::mutex done_mutex;
   std::condition_variable done_cv;
@@ -271,6 +271,7 @@ std::vector<Completion> BatchEngine::generate_batch(std::vector<EngineRequest> r
       std::lock_guard lock(done_mutex);
       results[i] = c;
       ++n_done;
+      if (progress) progress->add(1);
       done_cv.notify_all();
     };
     submit(std::move(requests[i]), std::move(callbacks));

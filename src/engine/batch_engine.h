@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/progress.h"
 #include "engine/logprobs.h"
 #include "engine/sampler.h"
 #include "model/model.h"
@@ -91,7 +92,8 @@ class BatchEngine {
   // Runs all requests to completion with the same batching and returns them in order. Safe to call
   // whether or not the engine thread runs (without it, the steps run on this thread). Throws whale::Error
   // if a step failed for one of them.
-  std::vector<Completion> generate_batch(std::vector<EngineRequest> requests);
+  // `progress` (optional) advances by one per finished request.
+  std::vector<Completion> generate_batch(std::vector<EngineRequest> requests, Progress* progress = nullptr);
 
  private:
   struct Pending {

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/regular_file.h"
 #include "io/safetensors.h"
 #include "model/weights.h"
@@ -70,6 +71,9 @@ void init_checkpoint(const nlohmann::json& config_json, const std::filesystem::p
   layout.visit(config, [&](const ModelWeights::Slot& s) { slots.push_back(s); });
 
   NamedTensors tensors(slots.size() * 2);  // room for fp8 scales; empty names are dropped below
+  double n_params = 0;
+  for (const ModelWeights::Slot& s : slots) n_params += double(shape_numel(s.shape));
+  Progress progress("init", n_params, Progress::Unit::kCount, "parameters");
   pool.parallel_for(slots.size(), 1, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const ModelWeights::Slot& slot = slots[i];
@@ -78,13 +82,15 @@ void init_checkpoint(const nlohmann::json& config_json, const std::filesystem::p
         auto [q, s] = quantize_fp8(values, slot.shape[0], slot.shape[1]);
         tensors[2 * i] = {slot.name, std::move(q)};
         tensors[2 * i + 1] = {slot.name + "_scale_inv", std::move(s)};
-        continue;
+      } else {
+        Tensor t = Tensor::zeros(opts.dtype, slot.shape);
+        for (int64_t j = 0; j < t.numel(); ++j) store_value(t, j, values[size_t(j)]);
+        tensors[2 * i] = {slot.name, std::move(t)};
       }
-      Tensor t = Tensor::zeros(opts.dtype, slot.shape);
-      for (int64_t j = 0; j < t.numel(); ++j) store_value(t, j, values[size_t(j)]);
-      tensors[2 * i] = {slot.name, std::move(t)};
+      progress.add(double(values.size()));
     }
   });
+  progress.finish();
   std::erase_if(tensors, [](const auto& nt) { return nt.first.empty(); });
 
   std::error_code ec;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/huge_pages.h"
+#include "core/progress.h"
 
 namespace whale {
 namespace {
@@ -183,10 +184,12 @@ void LoadedWeights::make_resident(const ModelConfig& config, ThreadPool& pool) {
   std::vector<size_t> offset(matrices.size() + 1, 0);
   for (size_t i = 0; i < matrices.size(); ++i) offset[i + 1] = offset[i] + (matrices[i]->nbytes() + 63) / 64 * 64;
   resident_ = allocate_huge_pages(offset.back());
+  Progress progress("loading weights", double(offset.back()), Progress::Unit::kBytes);
   pool.parallel_for(matrices.size(), 1, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       std::memcpy(resident_.get() + offset[i], matrices[i]->data, matrices[i]->nbytes());
       matrices[i]->data = resident_.get() + offset[i];
+      progress.add(double(matrices[i]->nbytes()));
     }
   });
   if (config.tie_word_embeddings) weights.lm_head = weights.embed;

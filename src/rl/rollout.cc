@@ -1,5 +1,6 @@
 #include "rl/rollout.h"
 
+#include <optional>
 #include <random>
 
 #include "core/error.h"
@@ -53,7 +54,10 @@ std::vector<Rollout> generate_rollouts(BatchEngine& engine, const PromptEncoder&
       r.sampling.seed = options.sampling.seed + uint64_t(requests.size());
       requests.push_back(std::move(r));
     }
-  std::vector<Completion> done = engine.generate_batch(std::move(requests));
+  std::optional<Progress> progress;
+  if (!options.progress_label.empty())
+    progress.emplace(options.progress_label, double(requests.size()), Progress::Unit::kCount, "samples");
+  std::vector<Completion> done = engine.generate_batch(std::move(requests), progress ? &*progress : nullptr);
 
   std::vector<Rollout> out(done.size());
   for (size_t i = 0; i < done.size(); ++i) {

@@ -1,6 +1,5 @@
 #include "train/data_build.h"
 
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -11,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/regular_file.h"
+#include "core/progress.h"
 #include "core/thread_pool.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -73,39 +73,6 @@ InputFormat detect_format(const fs::path& path) {
   }
   fail("{}: no documents (the file is empty)", path.string());
 }
-
-// Progress on stderr for big inputs: a rewritten line on a terminal, a line every few seconds otherwise.
-class Progress {
- public:
-  static constexpr uint64_t kMinBytes = uint64_t(4) << 20;
-  Progress(bool enabled, uint64_t total_bytes)
-      : enabled_(enabled && total_bytes >= kMinBytes),
-        tty_(::isatty(2)),
-        total_(total_bytes),
-        start_(Clock::now()),
-        last_(start_) {}
-  void update(uint64_t bytes, uint64_t tokens, bool force = false) {
-    if (!enabled_) return;
-    const auto now = Clock::now();
-    if (!force && now - last_ < std::chrono::milliseconds(tty_ ? 250 : 5000)) return;
-    last_ = now;
-    const double s = std::chrono::duration<double>(now - start_).count();
-    const double mb = double(bytes) / 1e6;
-    std::fprintf(stderr, "%sdata: %.1f / %.1f MB (%.0f%%), %.2f MB/s, %llu tokens%s", tty_ ? "\r" : "", mb,
-                 double(total_) / 1e6, total_ ? 100.0 * double(bytes) / double(total_) : 100.0,
-                 s > 0 ? mb / s : 0.0, (unsigned long long)tokens, tty_ ? "\033[K" : "\n");
-    std::fflush(stderr);
-  }
-  void finish(uint64_t bytes, uint64_t tokens) {
-    update(bytes, tokens, true);
-    if (enabled_ && tty_) std::fputc('\n', stderr);
-  }
-
- private:
-  bool enabled_, tty_;
-  uint64_t total_;
-  Clock::time_point start_, last_;
-};
 
 class Builder {
  public:
@@ -210,15 +177,16 @@ DataBuildStats build_token_file(const Tokenizer& tokenizer, const DataBuildOptio
   }
 
   Builder builder(tokenizer, formats.front() == InputFormat::kChat, options.threads);
-  Progress progress(options.progress, total_bytes);
+  std::optional<Progress> progress;
+  if (options.progress) progress.emplace("data", double(total_bytes), Progress::Unit::kBytes);
   uint64_t bytes_done = 0;
   std::vector<Unit> units;
   size_t pending_bytes = 0;
   auto flush = [&](InputFormat format) {
     builder.add(units, format);
     bytes_done += pending_bytes;
+    if (progress) progress->add(double(pending_bytes));
     pending_bytes = 0;
-    progress.update(bytes_done, builder.data().ids.size());
   };
   for (size_t f = 0; f < options.inputs.size(); ++f) {
     const fs::path& input = options.inputs[f];
@@ -241,7 +209,7 @@ DataBuildStats build_token_file(const Tokenizer& tokenizer, const DataBuildOptio
     }
     flush(formats[f]);
   }
-  progress.finish(bytes_done, builder.data().ids.size());
+  if (progress) progress->finish();
 
   TokenData& data = builder.data();
   if (data.n_documents == 0) fail("data build: the inputs hold no documents");

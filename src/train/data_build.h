@@ -26,7 +26,7 @@ struct DataBuildOptions {
   std::filesystem::path out;
   InputFormat format = InputFormat::kAuto;
   size_t threads = 0;     // 0: all cores
-  bool progress = false;  // MB/s progress on stderr (inputs of 4 MB or more)
+  bool progress = false;  // progress on stderr (core/progress.h)
 };
 
 struct DataBuildStats {
