@@ -4,7 +4,7 @@
 # Usage: bench/serve_bench.sh MODEL_DIR [MAX_TOKENS=64] [ROUNDS=2]
 #   MODEL_DIR needs tokenizer files. For a random-weight model, tokenizer files can be copied in, e.g.:
 #   build/whale init --config bench/deepseek-v2-lite-4layer.json --out /tmp/v2lite4 --seed 1
-#   cp ../shared/fixtures/tokenizer/deepseek-v3/tokenizer*.json /tmp/v2lite4/
+#   cp tests/fixtures/tokenizer/deepseek-v3/tokenizer*.json /tmp/v2lite4/
 #   (the fixture-sized test model build/server_test_model is written by the server tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."

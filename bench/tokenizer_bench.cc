@@ -73,10 +73,10 @@ std::string mixed_corpus() {
   return text;
 }
 
-// $WHALE_TOKENIZER_DIR, else the DeepSeek-V3 fixture beside the checkout (../shared/fixtures).
+// $WHALE_TOKENIZER_DIR, else the DeepSeek-V3 fixture of the test suite (tests/fixtures).
 std::filesystem::path tokenizer_dir() {
   if (const char* dir = std::getenv("WHALE_TOKENIZER_DIR")) return dir;
-  return std::filesystem::path(__FILE__).parent_path() / "../../shared/fixtures/tokenizer/deepseek-v3";
+  return std::filesystem::path(__FILE__).parent_path() / "../tests/fixtures/tokenizer/deepseek-v3";
 }
 
 void BM_TokenizerEncodeMixed(benchmark::State& state) {

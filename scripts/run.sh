@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-./build/whale generate --model ../shared/fixtures/models/deepseek-v3-tiny --ids 0,17,42,99 -n 24
+./build/whale generate --model tests/fixtures/models/deepseek-v3-tiny --ids 0,17,42,99 -n 24

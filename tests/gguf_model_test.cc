@@ -1,4 +1,4 @@
-// GGUF models against llama.cpp (../shared/fixtures/gguf): every file of the tiny deepseek2 / qwen2 / llama
+// GGUF models against llama.cpp (tests/fixtures/gguf): every file of the tiny deepseek2 / qwen2 / llama
 // models, BF16 and each llama-quantize type. whale computes in f32 on the dequantized weights, so it must
 // reproduce llama.cpp's all-f32 run on the same dequantized weights (logits_f32dq, greedy_f32dq) to f32
 // rounding, and llama.cpp's default run (8-bit/bf16 activations, f16 KV cache) within the README's bounds.

@@ -1,4 +1,4 @@
-// whale quantize against llama-quantize and llama.cpp's converter (../shared/fixtures/gguf): requantizing the
+// whale quantize against llama-quantize and llama.cpp's converter (tests/fixtures/gguf): requantizing the
 // BF16 fixture reproduces every tensor (type and bytes) and every metadata key of llama-quantize's files; a
 // hub checkpoint written as GGUF keeps its logits; the tokenizer keys equal the converter's.
 #include <gtest/gtest.h>
