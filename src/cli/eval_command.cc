@@ -13,6 +13,7 @@
 #include "cli/common.h"
 #include "core/error.h"
 #include "core/regular_file.h"
+#include "engine/model_bundle.h"
 #include "rl/grpo_trainer.h"
 #include "rl/rollout.h"
 
@@ -56,8 +57,9 @@ void add_eval_command(CLI::App& app) {
     const std::unique_ptr<rl::Task> task = rl::make_task(opt->task);
     ThreadPool pool(opt->threads);
     openblas_set_num_threads(int(pool.size()));
-    std::unique_ptr<Model> model = Model::load(opt->model, pool);
-    const Tokenizer tokenizer = Tokenizer::load(opt->tokenizer.empty() ? opt->model : opt->tokenizer);
+    const ModelBundle bundle = ModelBundle::load(opt->model, pool, {.tokenizer_path = opt->tokenizer});
+    const Model& model = *bundle.model;
+    const Tokenizer& tokenizer = *bundle.tokenizer;
     const rl::PromptEncoder prompts(tokenizer, {.style = rl::parse_prompt_style(opt->prompt, "--prompt"),
                                                 .prefill_think = !opt->no_prefill_think,
                                                 .system_message = opt->system_message});
@@ -65,13 +67,15 @@ void add_eval_command(CLI::App& app) {
         rl::heldout_problems(*task, opt->n, opt->seed, opt->min_difficulty, opt->max_difficulty);
     size_t longest = 1;
     for (const rl::Problem& p : problems) longest = std::max(longest, prompts.encode(p).ids.size());
-    BatchEngine engine(*model, {.n_slots = opt->slots,
-                                .ctx = std::min<int64_t>(int64_t(longest) + opt->max_new_tokens, model->config().max_position),
-                                .vocab_limit = tokenizer.vocab_size()});
+    BatchEngine engine(*bundle.model,
+                       {.n_slots = opt->slots,
+                        .ctx = std::min<int64_t>(int64_t(longest) + opt->max_new_tokens, model.config().max_position),
+                        .vocab_limit = bundle.vocab_limit});
     const rl::RolloutOptions options{
         .samples = opt->samples, .max_new_tokens = opt->max_new_tokens,
         .sampling = {.temperature = opt->temperature, .top_p = opt->top_p, .seed = opt->seed},
-        .progress_label = "eval"};
+        .progress_label = "eval",
+        .stop_ids = bundle.stop_ids};
     const std::vector<rl::Rollout> rollouts = rl::generate_rollouts(engine, prompts, *task, problems, options);
     std::vector<std::vector<std::string>> responses(problems.size());
     for (const rl::Rollout& r : rollouts) responses[size_t(r.problem)].push_back(r.response);

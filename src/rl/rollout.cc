@@ -40,8 +40,8 @@ std::vector<Rollout> generate_rollouts(BatchEngine& engine, const PromptEncoder&
                                        const RewardConfig& reward) {
   if (options.samples < 1) fail("rollouts: samples per problem must be >= 1 (got {})", options.samples);
   const Tokenizer& tokenizer = prompts.tokenizer();
-  std::vector<int32_t> stop;
-  if (tokenizer.eos_id() >= 0) stop.push_back(tokenizer.eos_id());
+  std::vector<int32_t> stop = options.stop_ids;
+  if (stop.empty() && tokenizer.eos_id() >= 0) stop.push_back(tokenizer.eos_id());
   std::vector<PromptEncoder::Encoded> encoded;
   encoded.reserve(problems.size());
   for (const Problem& p : problems) encoded.push_back(prompts.encode(p));

@@ -53,6 +53,7 @@ struct RolloutOptions {
   int64_t max_new_tokens = 256;
   SamplingParams sampling{.temperature = 1.0f};  // request i samples with seed sampling.seed + i
   std::string progress_label;                    // non-empty: report progress on stderr (core/progress.h)
+  std::vector<int32_t> stop_ids;                 // ids that end a completion; empty: the tokenizer's EOS
 };
 
 // problems.size() × samples rollouts, problem-major (the samples of problem p are [p·G, (p+1)·G)).
