@@ -17,7 +17,9 @@ TEST(JobProgress, LineShowsShareAmountRateAndTimeLeft) {
   EXPECT_NE(line.find("loading weights: "), std::string::npos) << line;
   EXPECT_NE(line.find("25% (1.00 GB of 4.00 GB), 100.0 MB/s, 30 s left"), std::string::npos) << line;
   EXPECT_EQ(line.find("\x1b"), std::string::npos) << "escape codes only when drawing";
-  if (::isatty(STDERR_FILENO)) EXPECT_NE(line.find("[######..."), std::string::npos) << line;
+  if (::isatty(STDERR_FILENO)) {
+    EXPECT_NE(line.find("[######..."), std::string::npos) << line;
+  }
   Progress count("eval", 512, Progress::Unit::kCount, "samples");
   EXPECT_NE(count.line(128, 240).find("25% (128 samples of 512 samples), 1 samples/s, 12m00s left"), std::string::npos)
       << count.line(128, 240);

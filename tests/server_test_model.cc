@@ -26,7 +26,6 @@ using nlohmann::json;
 const fs::path kFixtures = WHALE_FIXTURES_DIR;
 constexpr int64_t kVocab = 129280;  // DeepSeek-V3's config vocab_size (tokenizer: 128,818 ids)
 constexpr int32_t kThinkOpen = 128798, kThinkClose = 128799;
-constexpr int64_t kProbeTokens = 16;
 
 json read_json(const fs::path& p) {
   std::ifstream in(p);
@@ -57,8 +56,9 @@ void write_tokenizer(const fs::path& dir) {
   write_json(dir / "tokenizer_config.json", config);
 }
 
-// Greedy reply to kReasoningChat as the server produces it (ids the tokenizer can decode).
-std::vector<int32_t> greedy_reply(const fs::path& dir, std::vector<int32_t>* prompt_out = nullptr) {
+}  // namespace
+
+std::vector<int32_t> greedy_reply(const fs::path& dir, std::vector<int32_t>* prompt_out) {
   ThreadPool pool(2);
   auto model = Model::load(dir, pool);
   Tokenizer tok = Tokenizer::load(dir);
@@ -70,6 +70,8 @@ std::vector<int32_t> greedy_reply(const fs::path& dir, std::vector<int32_t>* pro
   return engine.generate_batch({{.prompt = prompt, .max_new_tokens = kProbeTokens}})[0].tokens;
 }
 
+namespace {
+
 void swap_rows(Tensor& t, int64_t a, int64_t b) {
   const size_t row = size_t(t.dim(1)) * dtype_size(t.dtype());
   char* base = static_cast<char*>(t.mutable_raw());
@@ -78,8 +80,9 @@ void swap_rows(Tensor& t, int64_t a, int64_t b) {
   std::memcpy(base + size_t(b) * row, tmp.data(), row);
 }
 
-// Swaps token x with </think> in the embedding and the output head.
-void plant_think_close(const fs::path& dir, int32_t x) {
+}  // namespace
+
+void swap_token_rows(const fs::path& dir, int32_t a, int32_t b) {
   NamedTensors tensors;
   {
     TensorStore store = TensorStore::open(dir);
@@ -88,7 +91,7 @@ void plant_think_close(const fs::path& dir, int32_t x) {
       if (name == "model.embed_tokens.weight" || name == "lm_head.weight") {
         Tensor copy = Tensor::zeros(t.dtype(), t.shape());
         std::memcpy(copy.mutable_raw(), t.raw(), t.nbytes());
-        swap_rows(copy, x, kThinkClose);
+        swap_rows(copy, a, b);
         t = copy;
       }
       tensors.emplace_back(name, t);
@@ -96,6 +99,11 @@ void plant_think_close(const fs::path& dir, int32_t x) {
   }
   write_safetensors(dir / "model.safetensors", tensors);
 }
+
+namespace {
+
+// Swaps token x with </think> in the embedding and the output head.
+void plant_think_close(const fs::path& dir, int32_t x) { swap_token_rows(dir, x, kThinkClose); }
 
 // Reasoning and content of a reply (skipping special tokens), as the server splits them.
 server::ReasoningSplitter::Delta split(const fs::path& dir, const std::vector<int32_t>& ids) {

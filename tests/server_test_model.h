@@ -10,7 +10,9 @@
 // checks the result and writes the directory once (atomically) beside the whale binary.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <vector>
 
 namespace whale::testing {
 
@@ -20,5 +22,14 @@ inline constexpr int kServerTestCtx = 256;  // the model's max_position_embeddin
 
 // Builds the model directory if needed and returns it.
 std::filesystem::path server_test_model_dir();
+
+// Greedy reply (kProbeTokens ids) of the model in `dir` to kReasoningChat, as the server produces it; the
+// prompt's ids in *prompt_out.
+inline constexpr int64_t kProbeTokens = 16;
+std::vector<int32_t> greedy_reply(const std::filesystem::path& dir, std::vector<int32_t>* prompt_out = nullptr);
+
+// Swaps tokens a and b in the embedding and the output head of the checkpoint in `dir` (in place): the model
+// then emits b where it emitted a and continues as before.
+void swap_token_rows(const std::filesystem::path& dir, int32_t a, int32_t b);
 
 }  // namespace whale::testing

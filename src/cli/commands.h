@@ -21,6 +21,7 @@ void add_eval_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
+void add_distill_command(CLI::App& app);
 
 inline void register_commands(CLI::App& app) {
   add_forward_command(app);
@@ -39,6 +40,7 @@ inline void register_commands(CLI::App& app) {
   add_quantize_command(app);
   add_perplexity_command(app);
   add_chat_command(app);
+  add_distill_command(app);
 }
 
 }  // namespace whale::cli

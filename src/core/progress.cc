@@ -75,13 +75,19 @@ void Progress::add(double amount) {
   draw(false);
 }
 
+void Progress::note(std::string text) {
+  std::lock_guard lock(mutex_);
+  note_ = std::move(text);
+}
+
 void Progress::draw(bool final) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
   if (final) {
-    std::fprintf(stderr, "%s%s: %s in %s%s\n", tty_ ? "\r" : "", label_.c_str(), amount(done_.load()).c_str(),
-                 duration(seconds).c_str(), tty_ ? "\x1b[K" : "");
+    std::fprintf(stderr, "%s%s: %s in %s%s%s%s\n", tty_ ? "\r" : "", label_.c_str(), amount(done_.load()).c_str(),
+                 duration(seconds).c_str(), note_.empty() ? "" : "; ", note_.c_str(), tty_ ? "\x1b[K" : "");
   } else {
-    std::fprintf(stderr, "%s%s%s", tty_ ? "\r" : "", line(done_.load(), seconds).c_str(), tty_ ? "\x1b[K" : "\n");
+    std::fprintf(stderr, "%s%s%s%s%s", tty_ ? "\r" : "", line(done_.load(), seconds).c_str(), note_.empty() ? "" : "; ",
+                 note_.c_str(), tty_ ? "\x1b[K" : "\n");
   }
   std::fflush(stderr);
   drawn_ = true;

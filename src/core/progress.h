@@ -22,6 +22,8 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   void add(double amount);
+  // Text shown after the numbers ("kept 120 of 400 traces"); replaces the previous note.
+  void note(std::string text);
   // Ends the line: "label: <total> in 12.3 s" (on a terminal always, elsewhere only for a long job).
   void finish();
 
@@ -41,6 +43,7 @@ class Progress {
   std::mutex mutex_;  // guards drawing
   std::chrono::steady_clock::time_point last_draw_;
   bool drawn_ = false, finished_ = false;
+  std::string note_;  // guarded by mutex_
 };
 
 }  // namespace whale
