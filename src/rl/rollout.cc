@@ -26,8 +26,10 @@ PromptEncoder::Encoded PromptEncoder::encode(const Problem& problem) const {
     out.response_prefix = full_response(options, "");
     return out;
   }
-  const std::string prompt = chat_->render(chat_messages(problem, config_.system_message), true);
-  out.ids = tokenizer_.encode(prompt);
+  // As the server encodes a chat: only the template's markup becomes special tokens.
+  ChatPrompt rendered = chat_->render_for_encoding(tokenizer_, chat_messages(problem, config_.system_message), true);
+  const std::string& prompt = rendered.text;
+  out.ids = std::move(rendered.ids);
   // Templates of reasoning models (R1) open the reasoning in the generation prompt: the response continues it.
   const size_t open = prompt.rfind("<think>");
   if (open != std::string::npos && prompt.find("</think>", open) == std::string::npos)
