@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build pkg-config libhwy-dev libopenblas-dev nlohmann-json3-dev libcli11-dev
           libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libboost-dev libcpp-httplib-dev
           libtomlplusplus-dev libicu-dev clang libclang-rt-14-dev chromium
+          libjs-marked node-dompurify libjs-highlight.js libjs-katex  # the web chat's JS/CSS/fonts, embedded at build
           fortunes)  # fortunes: English text for the README pretraining example
 missing=()
 for p in "${packages[@]}"; do

@@ -23,20 +23,22 @@ HttpResponse error_response(const HttpError& e, Headers headers = {}) {
   return {.status = e.status(), .body = error_json(e).dump(), .headers = std::move(headers)};
 }
 
-enum class Route { kPage, kHealth, kMetrics, kModels, kModel, kChat, kCompletions };
+enum class Route { kPage, kAsset, kHealth, kMetrics, kModels, kModel, kChat, kCompletions };
 
 struct RouteSpec {
   const char* path;
   const char* method;
   Route route;
-  bool prefix = false;  // path is a prefix: /v1/models/{id}
+  bool prefix = false;          // path is a prefix: /v1/models/{id}
+  const char* label = nullptr;  // a prefix route's endpoint in the metrics
 };
 constexpr RouteSpec kRoutes[] = {
     {"/", "GET", Route::kPage},
+    {"/assets/", "GET", Route::kAsset, true, "/assets/{file}"},  // the page's scripts, styles and fonts
     {"/health", "GET", Route::kHealth},
     {"/metrics", "GET", Route::kMetrics},
     {"/v1/models", "GET", Route::kModels},
-    {"/v1/models/", "GET", Route::kModel, true},
+    {"/v1/models/", "GET", Route::kModel, true, "/v1/models/{id}"},
     {"/v1/chat/completions", "POST", Route::kChat},
     {"/v1/completions", "POST", Route::kCompletions},
 };
@@ -177,7 +179,15 @@ struct Server::Impl : HttpHandler {
     const RouteSpec* route = find_route(req.path);  // check() accepted it
     switch (route->route) {
       case Route::kPage:
-        return sink->respond({.content_type = "text/html; charset=utf-8", .body = std::string(web_index_html())});
+      case Route::kAsset: {  // no key needed, like the page: the API calls it makes send the key
+        const std::optional<WebAsset> asset = web_asset(req.path);
+        if (!asset)
+          return sink->respond(
+              error_response(HttpError(404, fmt::format("no route for {} {}", req.method, req.path), "", "not_found")));
+        HttpResponse r{.content_type = std::string(asset->content_type), .body = std::string(asset->body)};
+        if (route->route == Route::kAsset) r.headers = {{"Cache-Control", "public, max-age=86400"}};
+        return sink->respond(std::move(r));
+      }
       case Route::kHealth:
         return sink->respond({.body = R"({"status":"ok"})"});
       case Route::kMetrics:
@@ -204,7 +214,7 @@ struct Server::Impl : HttpHandler {
 
   void log(const HttpRequest& req, int status) override {
     const RouteSpec* route = find_route(req.path);
-    metrics.count_request(!route ? "other" : route->prefix ? "/v1/models/{id}" : req.path, status);
+    metrics.count_request(!route ? "other" : route->prefix ? route->label : req.path, status);
   }
 
   json model_json() const {
