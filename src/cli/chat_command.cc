@@ -3,6 +3,8 @@
 // the question (the arguments, or all of stdin) and exit. Reasoning (<think>...</think>) is shown dimmed,
 // or collapsed with --hide-reasoning; Ctrl-C stops the answer being written, not the program.
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -27,32 +29,55 @@ namespace whale::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+int g_interrupt_pipe[2] = {-1, -1};  // the handler writes a byte: a reader waiting in poll() wakes up
 
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+extern "C" void on_sigint(int) {
+  g_interrupted.store(true);
+  const char byte = 1;
+  [[maybe_unused]] const ssize_t n = ::write(g_interrupt_pipe[1], &byte, 1);
+}
 
-// SIGINT sets g_interrupted; without SA_RESTART, so a read() waiting for input returns EINTR.
+// SIGINT sets g_interrupted (which stops an answer being written) and wakes read_line (the self-pipe trick:
+// a Ctrl-C that lands between printing the prompt and waiting for input is not lost).
 void catch_sigint() {
+  if (::pipe(g_interrupt_pipe) != 0) fail("chat: cannot create a pipe");
+  for (int fd : g_interrupt_pipe) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
 }
 
+// Forgets Ctrl-C presses so far; true if there was one.
+bool take_interrupt() {
+  char buf[64];
+  while (::read(g_interrupt_pipe[0], buf, sizeof buf) > 0) {
+  }
+  return g_interrupted.exchange(false);
+}
+
 enum class Input { kLine, kEnd, kInterrupted };
 
-// One line of stdin (without its newline).
+// One line of stdin (without its newline), or kInterrupted when Ctrl-C is pressed while waiting.
 Input read_line(std::string& line) {
   line.clear();
   for (char c;;) {
+    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {g_interrupt_pipe[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return Input::kEnd;
+    }
+    if (fds[1].revents & POLLIN) {
+      if (take_interrupt()) return Input::kInterrupted;
+      continue;
+    }
     const ssize_t n = ::read(STDIN_FILENO, &c, 1);
     if (n == 1) {
       if (c == '\n') return Input::kLine;
       line += c;
     } else if (n == 0) {
       return line.empty() ? Input::kEnd : Input::kLine;
-    } else if (errno == EINTR) {
-      if (g_interrupted.exchange(false)) return Input::kInterrupted;
-    } else {
+    } else if (errno != EINTR && errno != EAGAIN) {
       return Input::kEnd;
     }
   }
@@ -118,9 +143,9 @@ void answer(ChatSession& session, const std::string& question, const View& view)
     }
     std::fflush(stdout);
   };
-  g_interrupted.store(false);
+  take_interrupt();
   const ChatReply r = session.ask(question, on_delta, g_interrupted);
-  g_interrupted.store(false);
+  take_interrupt();  // the Ctrl-C that stopped this answer is spent
   if (part == Part::kReasoning) {  // the reply ended inside its reasoning
     if (view.show_reasoning)
       std::printf("%s%s", st.on ? "" : "\n</think>", st.reset());
