@@ -3,14 +3,15 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <sstream>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/regular_file.h"
 #include "core/thread_pool.h"
 #include "tokenizer/added_vocabulary.h"
@@ -27,25 +28,6 @@ using WordCounts = std::unordered_map<std::string_view, int64_t>;
 uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
 int32_t pair_left(uint64_t key) { return int32_t(key >> 32); }
 int32_t pair_right(uint64_t key) { return int32_t(key & 0xFFFFFFFFu); }
-
-class Progress {
- public:
-  explicit Progress(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
-  template <typename... Args>
-  void show(fmt::format_string<Args...> format, Args&&... args) {
-    if (!enabled_) return;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    std::fprintf(stderr, "\r[%6.1fs] %s\x1b[K", seconds, fmt::format(format, std::forward<Args>(args)...).c_str());
-    std::fflush(stderr);
-  }
-  void done() {
-    if (enabled_) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-};
 
 // Splits texts into ~1 MB chunks at line ends so threads can count words independently.
 std::vector<std::string_view> make_chunks(const std::vector<std::string_view>& texts) {
@@ -64,7 +46,7 @@ std::vector<std::string_view> make_chunks(const std::vector<std::string_view>& t
 
 // Counts pre-token words (views into `texts`, which must outlive the result).
 WordCounts count_words(const std::vector<std::string_view>& texts, const BpeTrainerOptions& options,
-                       ThreadPool& pool, Progress& progress) {
+                       ThreadPool& pool, Progress* progress) {
   const PreTokenizer pre_tokenizer =
       PreTokenizer::from_json(deepseek_v3_pre_tokenizer(options.split_digits), "DeepSeek-V3 pre_tokenizer");
   AddedVocabulary specials;
@@ -72,11 +54,8 @@ WordCounts count_words(const std::vector<std::string_view>& texts, const BpeTrai
     specials.add({int32_t(i), options.special_tokens[i], true, false, false, false, false});
 
   const std::vector<std::string_view> chunks = make_chunks(texts);
-  size_t total_bytes = 0;
-  for (std::string_view c : chunks) total_bytes += c.size();
   WordCounts counts;
   std::mutex mutex;
-  size_t done_bytes = 0;
   pool.parallel_for(chunks.size(), 1, [&](size_t begin, size_t end) {
     WordCounts local;
     std::vector<TextSegment> segments;
@@ -96,9 +75,10 @@ WordCounts count_words(const std::vector<std::string_view>& texts, const BpeTrai
     }
     std::lock_guard lock(mutex);
     for (const auto& [word, n] : local) counts[word] += n;
-    done_bytes += bytes;
-    progress.show("counting words: {:.1f} / {:.1f} MB, {} distinct", done_bytes / 1e6, total_bytes / 1e6,
-                  counts.size());
+    if (progress) {
+      progress->note(fmt::format("{} distinct words", counts.size()));
+      progress->add(double(bytes));
+    }
   });
   return counts;
 }
@@ -207,9 +187,14 @@ TrainedBpe train_bpe(const std::vector<std::string_view>& texts, const BpeTraine
   const int32_t n_special = int32_t(options.special_tokens.size());
   if (options.vocab_size < n_special + 256)
     fail("vocab size {} is smaller than the {} special tokens + 256 byte tokens", options.vocab_size, n_special);
-  Progress progress(options.progress);
-  const WordCounts counts = count_words(texts, options, pool, progress);
-  progress.done();
+  WordCounts counts;
+  {
+    double total_bytes = 0;
+    for (std::string_view t : texts) total_bytes += double(t.size());
+    std::optional<Progress> progress;
+    if (options.progress) progress.emplace("counting words", total_bytes, Progress::Unit::kBytes);
+    counts = count_words(texts, options, pool, progress ? &*progress : nullptr);
+  }
 
   TrainedBpe result;
   result.special_tokens = options.special_tokens;
@@ -237,6 +222,8 @@ TrainedBpe train_bpe(const std::vector<std::string_view>& texts, const BpeTraine
   }
   PairMerger merger(std::move(words));
   const int32_t n_merges = options.vocab_size - n_special - 256;
+  std::optional<Progress> progress;
+  if (options.progress) progress.emplace("merges", double(std::max(n_merges, 0)), Progress::Unit::kCount, "merges");
   uint64_t pair = 0;
   int64_t count = 0;
   for (int32_t step = 0; step < n_merges; ++step) {
@@ -246,9 +233,8 @@ TrainedBpe train_bpe(const std::vector<std::string_view>& texts, const BpeTraine
     result.tokens.push_back(result.tokens[a - n_special] + result.tokens[b - n_special]);
     result.merges.emplace_back(a, b);
     merger.merge(pair, new_id, step);
-    if (step % 100 == 0 || step + 1 == n_merges) progress.show("merges: {} / {} (pair count {})", step + 1, n_merges, count);
+    if (progress) progress->add(1);
   }
-  progress.done();
   return result;
 }
 
