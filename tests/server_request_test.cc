@@ -117,7 +117,7 @@ TEST(ServerRequest, UnsupportedParametersAreRefusedUnlessNeutral) {
       {R"("repetition_penalty":1.1)", "repetition_penalty"}, {R"("logit_bias":{"5":10})", "logit_bias"},
       {R"("tools":[{"type":"function","function":{"name":"f"}}])", "tools"},
       {R"("tool_choice":"required")", "tool_choice"}, {R"("functions":[{"name":"f"}])", "functions"},
-      {R"("response_format":{"type":"json_object"})", "response_format"}, {R"("echo":true)", "echo"},
+      {R"("echo":true)", "echo"},
       {R"("suffix":"end")", "suffix"}, {R"("best_of":3)", "best_of"}};
   for (const auto& [field, param] : refused) {
     Rejection r = chat_rejection(base + field + "}");
@@ -131,6 +131,49 @@ TEST(ServerRequest, UnsupportedParametersAreRefusedUnlessNeutral) {
   ChatRequest c = parse_chat_request(neutral, kLimits);
   EXPECT_FLOAT_EQ(c.gen.sampling.min_p, 0.05f);
   EXPECT_EQ(chat_rejection(base + R"("min_p":1.5})").param, "min_p");
+}
+
+// response_format: text is free text; json_object and json_schema compile into the grammar the output follows; a
+// schema the grammar cannot represent is a 400 invalid_value on response_format that names the keyword.
+TEST(ServerRequest, ResponseFormat) {
+  const std::string base = R"({"messages":[{"role":"user","content":"x"}],"response_format":)";
+  EXPECT_FALSE(parse_chat_request(base + R"({"type":"text"}})", kLimits).gen.response_format);
+  EXPECT_FALSE(parse_chat_request(R"({"messages":[{"role":"user","content":"x"}]})", kLimits).gen.response_format);
+  EXPECT_TRUE(parse_chat_request(base + R"({"type":"json_object"}})", kLimits).gen.response_format);
+  const std::string schema = R"({"type":"json_schema","json_schema":{"name":"person-1","strict":true,"schema":
+      {"type":"object","properties":{"b":{"type":"integer"},"a":{"type":"string"}},"required":["b","a"],
+       "additionalProperties":false}}})";
+  ChatRequest r = parse_chat_request(base + schema + "}", kLimits);
+  ASSERT_TRUE(r.gen.response_format);
+  // Properties keep the schema's order ("b" before "a"), although the body's parse sorts keys.
+  const grammar::JsonGrammar& g = *r.gen.response_format;
+  ASSERT_EQ(g.objects.at(g.nodes.at(g.root).spec).properties.size(), 2u);
+  EXPECT_EQ(g.objects[g.nodes[g.root].spec].properties[0].key, "b");
+  const std::string completion = R"({"prompt":"x","response_format":{"type":"json_object"}})";
+  EXPECT_TRUE(parse_completion_request(completion, kLimits).gen.response_format);
+
+  const std::pair<std::string, std::string> refused[] = {
+      {R"({"type":"json_schema","json_schema":{"name":"p","schema":{"type":"string","pattern":"^a"}}})",
+       "response_format: JSON schema keyword 'pattern' is not supported"},
+      {R"({"type":"json_schema","json_schema":{"name":"p","schema":{"type":"number","minimum":1}}})",
+       "keyword 'minimum' for type 'number'"},
+      {R"({"type":"json_schema","json_schema":{"name":"p","schema":{"type":"string","format":"hostname"}}})",
+       "keyword 'format' 'hostname'"},
+      {R"({"type":"json_schema","json_schema":{"name":"p","schema":{"$ref":"#/$defs/none"}}})", "does not resolve"},
+      {R"({"type":"json_schema","json_schema":{"name":"p"}})", "'response_format.json_schema.schema' is required"},
+      {R"({"type":"json_schema","json_schema":{"name":"a b","schema":{}}})", "'response_format.json_schema.name'"},
+      {R"({"type":"json_schema","json_schema":{"name":"p","strict":"yes","schema":{}}})", "strict"},
+      {R"({"type":"json_schema"})", "'response_format.json_schema' must be an object"},
+      {R"({"type":"yaml"})", "'response_format.type' must be"},
+      {R"("json")", "'response_format' must be an object"},
+  };
+  for (const auto& [format, message] : refused) {
+    Rejection rej = chat_rejection(base + format + "}");
+    EXPECT_EQ(rej.status, 400) << format;
+    EXPECT_EQ(rej.param, "response_format") << format;
+    EXPECT_EQ(rej.code, "invalid_value") << format;
+    EXPECT_NE(rej.message.find(message), std::string::npos) << format << " → " << rej.message;
+  }
 }
 
 TEST(ServerRequest, UnknownModelIs404) {

@@ -1,6 +1,7 @@
 #include "engine/batch_engine.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 
@@ -116,6 +117,7 @@ void BatchEngine::admit_locked() {
     slot.cache.clear();
     slot.fed = 0;
     slot.generated.clear();
+    slot.blocked = false;
     ++active_;
   }
 }
@@ -203,16 +205,29 @@ bool BatchEngine::step() {
     for (size_t j = begin; j < end; ++j) {
       const size_t i = sampling_[j];
       Slot& slot = slots_[chunk_slot_[i]];
-      const float* row = logits_.data() + int64_t(i) * vocab;  // [vocab]
+      float* row = logits_.data() + int64_t(i) * vocab;  // [vocab]
+      TokenConstraint* constraint = slot.job.request.constraint.get();
+      slot.blocked = constraint && !constraint->mask(row, options_.vocab_limit);
+      if (slot.blocked) continue;
       slot.last.id = slot.sampler.sample(row, options_.vocab_limit);
+      if (constraint) constraint->accept(slot.last.id);
       slot.last.logprob = 0.0f;
       slot.last.top.clear();  // keeps its capacity: no allocation per token
-      if (slot.job.request.logprobs >= 0)
+      if (slot.job.request.logprobs >= 0) {
         compute_logprobs(row, options_.vocab_limit, slot.job.request.logprobs, slot.last);
+        // Of the masked distribution: the tokens the constraint forbade are no alternatives.
+        if (constraint) std::erase_if(slot.last.top, [](const TokenLogprob& t) { return std::isinf(t.logprob); });
+      }
     }
   });
+  int64_t blocked = 0;
   for (size_t i : sampling_) {
     Slot& slot = slots_[chunk_slot_[i]];
+    if (slot.blocked) {
+      finish_slot(slot, FinishReason::kError, "the request's constraint (response_format) allows no next token");
+      ++blocked;
+      continue;
+    }
     const EngineRequest& request = slot.job.request;
     const int32_t id = slot.last.id;
     slot.generated.push_back(id);
@@ -227,7 +242,7 @@ bool BatchEngine::step() {
   std::lock_guard lock(mutex_);
   ++steps_;
   prompt_tokens_ += new_prompt;
-  generated_tokens_ += int64_t(sampling_.size());
+  generated_tokens_ += int64_t(sampling_.size()) - blocked;
   return true;
 }
 

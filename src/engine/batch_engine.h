@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "core/progress.h"
 #include "engine/logprobs.h"
 #include "engine/sampler.h"
+#include "engine/token_constraint.h"
 #include "model/model.h"
 
 namespace whale {
@@ -42,6 +44,10 @@ struct EngineRequest {
   // -1: no log-probabilities; k in [0, kMaxTopLogprobs]: each SampledToken carries its logprob and the k
   // most likely tokens (engine/logprobs.h).
   int64_t logprobs = -1;
+  // Optional: masks the logits before each sampling and sees each sampled token (engine/token_constraint.h). The
+  // masked logits are also what logprobs report: the distribution the token was drawn from. A request whose
+  // constraint masks every token ends with kError.
+  std::shared_ptr<TokenConstraint> constraint;
 };
 
 // kError: a step failed (e.g. out of memory, or a callback threw); every request running in it ends so.
@@ -110,6 +116,7 @@ class BatchEngine {
     int64_t fed = 0;  // prompt tokens already in the cache
     std::vector<int32_t> generated;
     SampledToken last;  // the token just sampled, handed to on_token
+    bool blocked = false;  // its constraint allowed no token this step
   };
 
   // Validates a request and caps its max_new_tokens to the context (see submit).

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "grammar/grammar_constraint.h"
 #include "server/logprobs_json.h"
 
 namespace whale::server {
@@ -118,6 +119,10 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
                     .stop_ids = model_.stop_ids,
                     .logprobs = gen.logprobs};
     r.sampling.seed = gen.seeded ? gen.sampling.seed + uint64_t(i) : random_seed();
+    if (gen.response_format)  // each choice walks the grammar on its own
+      r.constraint = std::make_shared<grammar::GrammarConstraint>(
+          gen.response_format, vocab_index(),
+          grammar::ConstraintOptions{.stop_ids = model_.stop_ids, .reasoning_first = job_options.in_reasoning});
     choices.push_back(std::move(r));
   }
   JobOptions options = job_options;
@@ -133,6 +138,11 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
     stream(chat, job, gen, std::move(head), sink);
   else
     respond_whole(chat, job, gen, job_options, std::move(head), sink);
+}
+
+std::shared_ptr<const grammar::VocabIndex> CompletionHandler::vocab_index() const {
+  std::call_once(vocab_once_, [&] { vocab_ = std::make_shared<const grammar::VocabIndex>(model_.tokenizer); });
+  return vocab_;
 }
 
 json CompletionHandler::logprobs_json(bool chat, const GenerationRequest& gen, const ChoiceDelta& d,

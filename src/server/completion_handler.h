@@ -4,9 +4,12 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "grammar/vocab_index.h"
 #include "server/generation_job.h"
 #include "server/http_listener.h"
 #include "server/metrics.h"
@@ -41,11 +44,15 @@ class CompletionHandler {
   // The choice's "logprobs" for the tokens of one delta (or of the whole answer); null when not asked for.
   nlohmann::json logprobs_json(bool chat, const GenerationRequest& gen, const ChoiceDelta& d,
                                int64_t& text_offset) const;
+  // The tokenizer's index for response_format, built by the first request that needs it, then shared.
+  std::shared_ptr<const grammar::VocabIndex> vocab_index() const;
 
   ServedModel& model_;
   const ServerOptions& options_;
   Metrics& metrics_;
   const std::atomic<bool>& aborting_;
+  mutable std::once_flag vocab_once_;
+  mutable std::shared_ptr<const grammar::VocabIndex> vocab_;
 };
 
 }  // namespace whale::server

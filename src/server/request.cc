@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "grammar/schema_compiler.h"
+
 namespace whale::server {
 namespace {
 
@@ -80,8 +82,6 @@ void refuse_unsupported(const json& j) {
   for (const char* name : {"tool_choice", "function_call"})
     if (const json* v = field(j, name); v && !(v->is_string() && (*v == "none" || *v == "auto")))
       unsupported(name, "\"none\" or \"auto\" without tools");
-  if (const json* v = field(j, "response_format"); v && !(v->is_object() && v->value("type", "") == "text"))
-    unsupported("response_format", "{\"type\": \"text\"}");
   if (const json* v = field(j, "echo"); v && !(v->is_boolean() && !v->get<bool>())) unsupported("echo", "false");
   if (const json* v = field(j, "suffix"); v && !(v->is_string() && v->get_ref<const std::string&>().empty()))
     unsupported("suffix", "\"\"");
@@ -89,9 +89,48 @@ void refuse_unsupported(const json& j) {
     unsupported("best_of", "1");
 }
 
-GenerationRequest parse_generation(const json& j, const ServerLimits& limits) {
+// response_format: {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name",
+// "schema", "strict", "description"}}. The schema is read again from `body` in its own key order: properties are
+// generated in the order the schema lists them.
+std::shared_ptr<const grammar::JsonGrammar> parse_response_format(const json& j, const std::string& body) {
+  const char* param = "response_format";
+  const json* format = field(j, param);
+  if (!format) return nullptr;
+  if (!format->is_object()) bad(param, "'response_format' must be an object");
+  const json* type = field(*format, "type");
+  if (!type || !type->is_string() || (*type != "text" && *type != "json_object" && *type != "json_schema"))
+    bad(param, "'response_format.type' must be \"text\", \"json_object\" or \"json_schema\"");
+  if (*type == "text") return nullptr;
+  try {
+    if (*type == "json_object") {
+      static const std::shared_ptr<const grammar::JsonGrammar> any_object = grammar::json_object_grammar();
+      return any_object;
+    }
+    const json* spec = field(*format, "json_schema");
+    if (!spec || !spec->is_object()) bad(param, "'response_format.json_schema' must be an object for type json_schema");
+    const json* name = field(*spec, "name");
+    const bool name_ok = name && name->is_string() && !name->get_ref<const std::string&>().empty() &&
+                         name->get_ref<const std::string&>().size() <= 64 &&
+                         name->get_ref<const std::string&>().find_first_not_of(
+                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == std::string::npos;
+    if (!name_ok) bad(param, "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'");
+    if (const json* strict = field(*spec, "strict"); strict && !strict->is_boolean())
+      bad(param, "'response_format.json_schema.strict' must be a boolean");
+    if (!field(*spec, "schema")) bad(param, "'response_format.json_schema.schema' is required");
+    // strict or not, the output follows the schema (strict only makes OpenAI check that the schema is in its subset).
+    const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(body);
+    return grammar::compile_json_schema(ordered.at("response_format").at("json_schema").at("schema"));
+  } catch (const grammar::SchemaError& e) {
+    bad(param, fmt::format("response_format: {}", e.what()));
+  } catch (const nlohmann::json::exception& e) {  // the body parsed once already: not expected
+    bad(param, fmt::format("response_format: {}", e.what()));
+  }
+}
+
+GenerationRequest parse_generation(const json& j, const std::string& body, const ServerLimits& limits) {
   refuse_unsupported(j);
   GenerationRequest g;
+  g.response_format = parse_response_format(j, body);
   g.sampling = limits.default_sampling;
   for (const char* name : {"max_completion_tokens", "max_tokens"}) {
     if (auto v = get_int(j, name)) {
@@ -177,7 +216,7 @@ std::string message_content(const json& content, size_t index) {
 ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limits) {
   json j = parse_body(body, limits);
   check_model(j, limits);
-  ChatRequest r{.gen = parse_generation(j, limits), .messages = json::array()};
+  ChatRequest r{.gen = parse_generation(j, body, limits), .messages = json::array()};
   const json* messages = field(j, "messages");
   if (!messages) bad("messages", "'messages' is required");
   if (!messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty array");
@@ -210,7 +249,7 @@ CompletionRequest parse_completion_request(const std::string& body, const Server
   json j = parse_body(body, limits);
   check_model(j, limits);
   CompletionRequest r;
-  r.gen = parse_generation(j, limits);
+  r.gen = parse_generation(j, body, limits);
   r.gen.logprobs = get_top_count(j, "logprobs").value_or(-1);
   const json* prompt = field(j, "prompt");
   if (!prompt) bad("prompt", "'prompt' is required");

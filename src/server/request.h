@@ -5,12 +5,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/logprobs.h"
 #include "engine/sampler.h"
+#include "grammar/json_grammar.h"
 #include "server/http_error.h"
 
 namespace whale::server {
@@ -40,6 +42,9 @@ struct GenerationRequest {
   // -1: off; k >= 0: report each token's log-probability and the k most likely alternatives. Chat:
   // logprobs (bool) + top_logprobs; completions: logprobs (the count).
   int64_t logprobs = -1;
+  // response_format json_object or json_schema, compiled (grammar/schema_compiler.h); null for text. A schema
+  // the grammar cannot represent is a 400 naming the keyword, before anything is generated.
+  std::shared_ptr<const grammar::JsonGrammar> response_format;
 };
 
 struct ChatRequest {
