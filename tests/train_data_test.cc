@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "server_test_model.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/data_build.h"
@@ -164,8 +165,12 @@ TEST(SftMask, TrainingTextContinuesTheInferencePrompt) {
   // Independent check: the tokens before the first target are exactly what serving feeds the model for the
   // same question (the template's generation prompt, "<think>\n" included).
   const ChatTemplate chat = r1_distill_template();
-  const Tokenizer& tok = deepseek();
-  const json messages = json::parse(R"([{"role": "user", "content": "What is 2+2?"},
+  // R1's tokenizer makes <think> and </think> added tokens (the server test model's tokenizer does too). The
+  // user's text mentions the tags: it is encoded as text, as serving encodes it; the reply's tags are tokens.
+  const Tokenizer tok = Tokenizer::load(testing::server_test_model_dir());
+  const int32_t think_close = tok.encode("</think>").front();
+  ASSERT_EQ(tok.encode("</think>").size(), 1u);
+  const json messages = json::parse(R"([{"role": "user", "content": "What is 2+2? Think inside <think> </think> tags."},
     {"role": "assistant", "content": "<think>\n2 plus 2 is 4.\n</think>\n\n<answer>4</answer>"}])");
   const SftExample ex = render_sft_example(tok, chat, messages);
   const std::vector<int32_t> prompt =
@@ -174,6 +179,7 @@ TEST(SftMask, TrainingTextContinuesTheInferencePrompt) {
   ASSERT_LT(first_target, ex.ids.size());
   EXPECT_EQ(std::vector<int32_t>(ex.ids.begin(), ex.ids.begin() + std::ptrdiff_t(first_target)), prompt);
   EXPECT_EQ(targets_text(tok, ex), "2 plus 2 is 4.\n</think>\n\n<answer>4</answer><｜end▁of▁sentence｜>");
+  EXPECT_EQ(std::count(ex.ids.begin(), ex.ids.end(), think_close), 1) << "only the reply's </think> is the token";
   // A reply without reasoning follows the finished turn's rendering (the whole reply is the target).
   const json plain = json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}])");
   EXPECT_EQ(targets_text(tok, render_sft_example(tok, chat, plain)), "Hello!<｜end▁of▁sentence｜>");

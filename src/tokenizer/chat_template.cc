@@ -28,7 +28,8 @@ std::string select_template(const nlohmann::json& field, const std::string& name
   fail("{}: chat_template must be a string or a list of named templates", name);
 }
 
-// `value` with every string in it, object keys included, escaped by the tokenizer.
+}  // namespace
+
 nlohmann::json escape_strings(const Tokenizer& tokenizer, const nlohmann::json& value) {
   if (value.is_string()) return tokenizer.escape_added_tokens(value.get_ref<const std::string&>());
   if (value.is_array()) {
@@ -43,8 +44,6 @@ nlohmann::json escape_strings(const Tokenizer& tokenizer, const nlohmann::json& 
   }
   return value;
 }
-
-}  // namespace
 
 ChatTemplate::ChatTemplate(std::shared_ptr<const jinja::Template> tmpl,
                            std::shared_ptr<const jinja::Dict> special_tokens, std::string name)

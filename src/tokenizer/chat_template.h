@@ -23,6 +23,10 @@ struct ChatPrompt {
   std::vector<int32_t> ids;  // its encoding, in which only the template's own markup is added tokens
 };
 
+// `value` with every string in it, object keys included, escaped by tokenizer.escape_added_tokens (what
+// render_for_encoding does to the messages).
+nlohmann::json escape_strings(const Tokenizer& tokenizer, const nlohmann::json& value);
+
 class ChatTemplate {
  public:
   // From tokenizer_config.json contents: reads "chat_template" (string, or list of {name, template}: use

@@ -59,15 +59,17 @@ struct Reply {
   size_t text_at = 0;  // offset of `text` in the final text
 };
 
-// A copied stretch of the rendering: full[full_begin, full_end) sits at text[text_begin, ...).
+// A copied stretch of the rendering: full[full_begin, full_end) sits, its escapes restored, at
+// text[text_begin, ...).
 struct Stretch {
   size_t full_begin, full_end, text_begin;
 };
 
 // Text offset of rendering offset p, which lies in (or at the end of) a copied stretch.
-size_t to_text(const std::vector<Stretch>& stretches, size_t p) {
+size_t to_text(const Tokenizer& tokenizer, const std::string& full, const std::vector<Stretch>& stretches, size_t p) {
   for (const Stretch& s : stretches)
-    if (p >= s.full_begin && p <= s.full_end) return s.text_begin + (p - s.full_begin);
+    if (p >= s.full_begin && p <= s.full_end)
+      return s.text_begin + tokenizer.restore_escaped(std::string_view(full).substr(s.full_begin, p - s.full_begin)).size();
   fail("chat template: an assistant turn ends inside another reply");
 }
 
@@ -76,13 +78,21 @@ size_t to_text(const std::vector<Stretch>& stretches, size_t p) {
 SftExample render_sft_example(const Tokenizer& tokenizer, const ChatTemplate& chat, const json& messages) {
   if (!messages.is_array() || messages.empty()) fail("'messages' must be a non-empty array");
   const std::string stem = placeholder_stem(messages);
-  json stand_ins = messages;  // assistant contents replaced by placeholders
+  // Assistant contents replaced by placeholders; every other message's strings escaped, so that text a user
+  // wrote is encoded as text even where it spells an added token (R1 instructions mention "<think>" tags),
+  // exactly as serving encodes it (ChatTemplate::render_for_encoding). Replies keep their tags as tokens: the
+  // model writes <think> and </think> as the added tokens.
+  json stand_ins = json::array();
   std::vector<Reply> replies;
   for (size_t k = 0; k < messages.size(); ++k) {
     const json& m = messages[k];
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
       fail("message {}: expected an object with a string 'role'", k);
-    if (m["role"] != "assistant") continue;
+    if (m["role"] != "assistant") {
+      stand_ins.push_back(escape_strings(tokenizer, m));
+      continue;
+    }
+    stand_ins.push_back(m);
     if (!m.contains("content") || !m["content"].is_string())
       fail("message {}: an assistant turn to train on needs a string 'content'", k);
     replies.push_back({.k = k, .placeholder = placeholder(stem, k), .text = m["content"].get<std::string>()});
@@ -122,31 +132,36 @@ SftExample render_sft_example(const Tokenizer& tokenizer, const ChatTemplate& ch
   }
   if (ex.n_assistant_turns == 0) fail("the conversation has no assistant turn to train on");
 
-  // Every stand-in the rendering shows becomes its reply.
-  std::string text;
+  // Every stand-in the rendering shows becomes its reply. `escaped` is what gets encoded; `text` is what its
+  // tokens spell (escapes restored), in whose offsets the spans are.
+  std::string escaped, text;
   std::vector<Stretch> stretches;
   for (size_t copied = 0;;) {
     const size_t pos = full.find(stem, copied);
     const size_t upto = pos == std::string::npos ? full.size() : pos;
     stretches.push_back({copied, upto, text.size()});
-    text.append(full, copied, upto - copied);
+    const std::string_view piece = std::string_view(full).substr(copied, upto - copied);
+    escaped += piece;
+    text += tokenizer.restore_escaped(piece);
     if (pos == std::string::npos) break;
     const auto r = std::find_if(replies.begin(), replies.end(), [&](const Reply& x) {
       return full.compare(pos, x.placeholder.size(), x.placeholder) == 0;
     });
     if (r == replies.end()) fail("chat template: cannot place an assistant reply in the rendering");
     if (pos == r->at) r->text_at = text.size();
+    escaped += r->text;
     text += r->text;
     copied = pos + r->placeholder.size();
   }
   std::vector<std::pair<size_t, size_t>> spans;  // byte ranges [begin, end) of the targets in `text`
   for (const Reply& r : replies)
     if (r.trained)
-      spans.emplace_back(r.begin_in_reply ? r.text_at + r.loss_begin : to_text(stretches, r.loss_begin),
-                         to_text(stretches, r.turn_end));
+      spans.emplace_back(
+          r.begin_in_reply ? r.text_at + r.loss_begin : to_text(tokenizer, full, stretches, r.loss_begin),
+          to_text(tokenizer, full, stretches, r.turn_end));
   std::sort(spans.begin(), spans.end());
 
-  ex.ids = tokenizer.encode(text);
+  ex.ids = tokenizer.encode(escaped, {.restore_escaped = true});
   ex.mask.assign(ex.ids.size(), 0);
   size_t offset = 0, span = 0;
   for (size_t i = 0; i < ex.ids.size(); ++i) {
