@@ -115,8 +115,8 @@ TEST(ServerRequest, UnsupportedParametersAreRefusedUnlessNeutral) {
   const std::pair<const char*, const char*> refused[] = {
       {R"("frequency_penalty":0.5)", "frequency_penalty"}, {R"("presence_penalty":-1)", "presence_penalty"},
       {R"("repetition_penalty":1.1)", "repetition_penalty"}, {R"("logit_bias":{"5":10})", "logit_bias"},
-      {R"("tools":[{"type":"function","function":{"name":"f"}}])", "tools"},
-      {R"("tool_choice":"required")", "tool_choice"}, {R"("functions":[{"name":"f"}])", "functions"},
+      {R"("functions":[{"name":"f"}])", "functions"},
+      {R"("function_call":{"name":"f"})", "function_call"},
       {R"("echo":true)", "echo"},
       {R"("suffix":"end")", "suffix"}, {R"("best_of":3)", "best_of"}};
   for (const auto& [field, param] : refused) {
@@ -131,6 +131,107 @@ TEST(ServerRequest, UnsupportedParametersAreRefusedUnlessNeutral) {
   ChatRequest c = parse_chat_request(neutral, kLimits);
   EXPECT_FLOAT_EQ(c.gen.sampling.min_p, 0.05f);
   EXPECT_EQ(chat_rejection(base + R"("min_p":1.5})").param, "min_p");
+}
+
+// Function calling: tools and tool_choice are read, a named function (or each tool, for "required") gets its arguments
+// grammar, the history may hold assistant tool_calls with content null and tool results, and each malformed piece is
+// a 400 naming its field.
+TEST(ServerRequest, ToolsAndToolHistory) {
+  ChatRequest r = parse_chat_request(R"({"messages":[{"role":"user","content":"Weather?"},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
+        "function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+      {"role":"tool","tool_call_id":"call_1","content":"{\"temp\":21}"},
+      {"role":"assistant","content":"It is 21."}],
+    "tools":[{"type":"function","function":{"name":"get_weather","description":"d","strict":true,
+      "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
+    "tool_choice":"auto","parallel_tool_calls":false})",
+                                     kLimits);
+  ASSERT_EQ(r.messages.size(), 4u);
+  EXPECT_TRUE(r.messages[1]["content"].is_null());
+  EXPECT_EQ(r.messages[1]["tool_calls"][0]["function"]["arguments"], R"({"city":"Paris"})");
+  EXPECT_EQ(r.messages[2]["tool_call_id"], "call_1");
+  EXPECT_EQ(r.messages[3]["content"], "It is 21.");
+  EXPECT_FALSE(r.messages[3].contains("tool_calls"));
+  EXPECT_EQ(r.tools.tools.size(), 1u);
+  EXPECT_EQ(r.tools.choice, tools::ToolRequest::Choice::kAuto);
+  EXPECT_FALSE(r.tools.parallel);
+  EXPECT_TRUE(r.tools.parse_calls());
+  // Without tools, or with tool_choice none, the output is not parsed for calls.
+  EXPECT_FALSE(parse_chat_request(R"({"messages":[{"role":"user","content":"x"}]})", kLimits).tools.parse_calls());
+  r = parse_chat_request(R"({"messages":[{"role":"user","content":"x"}],"tool_choice":"none",
+      "tools":[{"type":"function","function":{"name":"f"}}]})",
+                         kLimits);
+  EXPECT_EQ(r.tools.choice, tools::ToolRequest::Choice::kNone);
+  EXPECT_FALSE(r.tools.parse_calls());
+  EXPECT_TRUE(r.tools.forced.empty());
+  // A named function, or "required": one call of it (of them) is forced, its arguments compiled from its schema.
+  const std::string two_tools = R"("tools":[{"type":"function","function":{"name":"f"}},
+      {"type":"function","function":{"name":"g",
+        "parameters":{"type":"object","properties":{"n":{"type":"integer"}}}}}])";
+  r = parse_chat_request(R"({"messages":[{"role":"user","content":"x"}],)" + two_tools +
+                             R"(,"tool_choice":{"type":"function","function":{"name":"g"}}})",
+                         kLimits);
+  EXPECT_EQ(r.tools.choice, tools::ToolRequest::Choice::kNamed);
+  EXPECT_EQ(r.tools.named, "g");
+  ASSERT_EQ(r.tools.forced.size(), 1u);
+  EXPECT_EQ(r.tools.forced[0].name, "g");
+  EXPECT_TRUE(r.tools.forced[0].arguments);
+  r = parse_chat_request(
+      R"({"messages":[{"role":"user","content":"x"}],)" + two_tools + R"(,"tool_choice":"required"})", kLimits);
+  ASSERT_EQ(r.tools.forced.size(), 2u);
+  EXPECT_EQ(r.tools.forced[0].name, "f");
+  EXPECT_EQ(r.tools.forced[1].name, "g");
+  EXPECT_TRUE(r.tools.forced[0].arguments);  // no parameters: any object
+  Rejection schema = chat_rejection(
+      R"({"messages":[{"role":"user","content":"x"}],"tool_choice":{"type":"function","function":{"name":"f"}},
+      "tools":[{"type":"function","function":{"name":"f",
+        "parameters":{"type":"object","patternProperties":{"a":{}}}}}]})");
+  EXPECT_EQ(schema.status, 400);
+  EXPECT_EQ(schema.param, "tools[0].function.parameters");
+  EXPECT_NE(schema.message.find("patternProperties"), std::string::npos) << schema.message;
+
+  const std::string user = R"({"role":"user","content":"x"})";
+  const std::pair<std::string, std::string> rejected[] = {
+      {R"("tools":{})", "tools"},
+      {R"("tools":[5])", "tools[0]"},
+      {R"("tools":[{"type":"retrieval","function":{"name":"f"}}])", "tools[0].type"},
+      {R"("tools":[{"type":"function"}])", "tools[0].function"},
+      {R"("tools":[{"type":"function","function":{"name":"no spaces"}}])", "tools[0].function.name"},
+      {R"("tools":[{"type":"function","function":{"name":"f","parameters":"{}"}}])", "tools[0].function.parameters"},
+      {R"("tools":[{"type":"function","function":{"name":"f","description":1}}])", "tools[0].function.description"},
+      {R"("tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"f"}}])",
+       "tools[1].function.name"},
+      {R"("tool_choice":"sometimes")", "tool_choice"},
+      {R"("tool_choice":"required")", "tool_choice"},  // no tools to require
+      {R"("tools":[{"type":"function","function":{"name":"f"}}],
+          "tool_choice":{"type":"function","function":{"name":"g"}})",
+       "tool_choice"},
+      {R"("parallel_tool_calls":"yes")", "parallel_tool_calls"},
+  };
+  for (const auto& [field, param] : rejected) {
+    Rejection e = chat_rejection(R"({"messages":[)" + user + "]," + field + "}");
+    EXPECT_EQ(e.status, 400) << field;
+    EXPECT_EQ(e.param, param) << field << " → " << e.message;
+    EXPECT_EQ(e.code, "invalid_value") << field;
+  }
+  const std::pair<std::string, std::string> bad_history[] = {
+      {R"({"role":"assistant"})", "messages[1].content"},
+      {R"({"role":"assistant","content":null,"tool_calls":{}})", "messages[1].tool_calls"},
+      {R"({"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]})",
+       "messages[1].tool_calls[0].id"},
+      {R"({"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":{}}}]})",
+       "messages[1].tool_calls[0].function.arguments"},
+      {R"({"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"arguments":"{}"}}]})",
+       "messages[1].tool_calls[0].function.name"},
+      {R"({"role":"tool","content":"42"})", "messages[1].tool_call_id"},
+      {R"({"role":"tool","tool_call_id":"c"})", "messages[1].content"},
+      {R"({"role":"user","content":null,"tool_calls":[]})", "messages[1].content"},  // only assistants call
+  };
+  for (const auto& [message, param] : bad_history) {
+    Rejection e = chat_rejection(R"({"messages":[)" + user + "," + message + "]}");
+    EXPECT_EQ(e.status, 400) << message;
+    EXPECT_EQ(e.param, param) << message << " → " << e.message;
+  }
 }
 
 // response_format: text is free text; json_object and json_schema compile into the grammar the output follows; a

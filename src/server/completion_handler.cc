@@ -4,11 +4,14 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "grammar/grammar_constraint.h"
 #include "server/logprobs_json.h"
+#include "server/tools/forced_call_constraint.h"
+#include "server/tools/tool_call.h"
 
 namespace whale::server {
 namespace {
@@ -62,7 +65,12 @@ std::optional<KeyPolicy> CompletionHandler::policy_for(const std::string& key_id
       throw HttpError(400, rejected->message, param, "content_policy");
   };
   if (texts.is_array())
-    for (const json& m : texts) check(m.is_object() && m.contains("content") ? m["content"] : m);
+    for (const json& m : texts) {
+      check(m.is_object() && m.contains("content") ? m["content"] : m);
+      if (m.is_object() && m.contains("tool_calls"))  // the client writes these too: they reach the prompt
+        for (const json& call : m["tool_calls"])
+          for (const char* key : {"name", "arguments"}) check(call["function"][key]);
+    }
   else
     check(texts);
   return policy;
@@ -71,23 +79,52 @@ std::optional<KeyPolicy> CompletionHandler::policy_for(const std::string& key_id
 void CompletionHandler::chat(const HttpRequest& req, ResponseSink& sink, const std::string& key_id) {
   ChatRequest r = parse_chat_request(req.body, options_.limits);
   const std::optional<KeyPolicy> policy = policy_for(key_id, r.messages, "messages");
+  if (policy && !r.tools.tools.empty()) policy_for(key_id, json(r.tools.tools.dump()), "tools");  // rendered too
   if (!model_.chat_template)
     throw HttpError(400,
                     "this model has no chat template (tokenizer_config.json "
                     "chat_template); use /v1/completions",
                     "messages", "no_chat_template");
+  const tools::ToolFormat format = tool_format();
+  if (r.tools.parse_calls() && format == tools::ToolFormat::kNone)
+    throw HttpError(400, "this model's chat template writes no tool calls that this server can parse", "tools",
+                    "unsupported_parameter");
+  json extra = json::object();  // what HF apply_chat_template(tools=...) passes
+  if (!r.tools.tools.empty()) extra["tools"] = r.tools.tools;
   ChatPrompt prompt;  // message strings encoded as text: only the template's markup becomes special tokens
   try {
-    prompt = model_.chat_template->render_for_encoding(model_.tokenizer, r.messages, /*add_generation_prompt=*/true);
+    prompt = model_.chat_template->render_for_encoding(
+        model_.tokenizer, tools::messages_for_template(format, r.messages), /*add_generation_prompt=*/true, extra);
   } catch (const Error& e) {  // e.g. the template's raise_exception on a role order it does not accept
     throw HttpError(400, fmt::format("the chat template rejected the messages: {}", e.what()), "messages");
+  }
+  ConstraintFactory forced;  // a forced call: the format's markup around arguments of a candidate's schema
+  if (!r.tools.forced.empty()) {
+    if (r.gen.response_format)
+      throw HttpError(400, "a forced 'tool_choice' cannot be combined with 'response_format'", "tool_choice");
+    std::vector<tools::ForcedCallSpec> specs;
+    for (const tools::ForcedTool& t : r.tools.forced)
+      specs.push_back(tools::forced_call_spec(format, model_.tokenizer, t.name, t.arguments));
+    forced = [this, specs = std::move(specs), reasoning = ends_inside_think(prompt.text)] {
+      return std::make_shared<tools::AnyCallConstraint>(
+          specs, vocab_index(), grammar::ConstraintOptions{.stop_ids = model_.stop_ids, .reasoning_first = reasoning});
+    };
   }
   run(Kind::kChat, std::move(prompt.ids), r.gen,
       {.stop = r.gen.stop,
        .split_reasoning = true,
        .in_reasoning = ends_inside_think(prompt.text),
-       .policy = policy ? &*policy : nullptr},
-      sink);
+       .policy = policy ? &*policy : nullptr,
+       .tool_format = r.tools.parse_calls() ? format : tools::ToolFormat::kNone,
+       .max_tool_calls = r.tools.parallel ? std::numeric_limits<size_t>::max() : 1},
+      sink, std::move(forced));
+}
+
+tools::ToolFormat CompletionHandler::tool_format() const {
+  std::call_once(tool_format_once_, [&] {
+    if (model_.chat_template) tool_format_ = tools::detect_tool_format(*model_.chat_template);
+  });
+  return tool_format_;
 }
 
 void CompletionHandler::completion(const HttpRequest& req, ResponseSink& sink, const std::string& key_id) {
@@ -101,7 +138,8 @@ void CompletionHandler::completion(const HttpRequest& req, ResponseSink& sink, c
 }
 
 void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const GenerationRequest& gen,
-                            const JobOptions& job_options, ResponseSink& sink) {
+                            const JobOptions& job_options, ResponseSink& sink,
+                            const ConstraintFactory& make_constraint) {
   const int64_t ctx = model_.engine.ctx(), n_prompt = int64_t(prompt.size());
   const char* prompt_param = kind == Kind::kChat ? "messages" : "prompt";
   if (n_prompt + 1 > ctx)
@@ -119,7 +157,9 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
                     .stop_ids = model_.stop_ids,
                     .logprobs = gen.logprobs};
     r.sampling.seed = gen.seeded ? gen.sampling.seed + uint64_t(i) : random_seed();
-    if (gen.response_format)  // each choice walks the grammar on its own
+    if (make_constraint)  // each choice walks its constraint on its own
+      r.constraint = make_constraint();
+    else if (gen.response_format)
       r.constraint = std::make_shared<grammar::GrammarConstraint>(
           gen.response_format, vocab_index(),
           grammar::ConstraintOptions{.stop_ids = model_.stop_ids, .reasoning_first = job_options.in_reasoning});
@@ -163,6 +203,7 @@ void CompletionHandler::respond_whole(bool chat, GenerationJob& job, const Gener
       a.content += d.content;
       a.reasoning_logprobs.insert(a.reasoning_logprobs.end(), d.reasoning_logprobs.begin(), d.reasoning_logprobs.end());
       a.content_logprobs.insert(a.content_logprobs.end(), d.content_logprobs.begin(), d.content_logprobs.end());
+      a.tool_calls.insert(a.tool_calls.end(), d.tool_calls.begin(), d.tool_calls.end());
       if (!d.finish_reason.empty()) a.finish_reason = d.finish_reason;
     }
     if (job.error()) throw engine_failure(*job.error());
@@ -177,6 +218,10 @@ void CompletionHandler::respond_whole(bool chat, GenerationJob& job, const Gener
     json c = {{"index", i}, {"logprobs", logprobs_json(chat, gen, a, text_offset)}, {"finish_reason", a.finish_reason}};
     if (chat) {
       c["message"] = {{"role", "assistant"}, {"content", a.content}};
+      if (!a.tool_calls.empty()) {  // OpenAI: content null when the answer is only calls
+        if (a.content.empty()) c["message"]["content"] = nullptr;
+        c["message"]["tool_calls"] = tools::tool_calls_json(a.tool_calls, /*with_index=*/false);
+      }
       if (job_options.in_reasoning || !a.reasoning.empty()) c["message"]["reasoning_content"] = a.reasoning;
     } else {
       c["text"] = a.content;
@@ -226,6 +271,7 @@ void CompletionHandler::stream(bool chat, GenerationJob& job, const GenerationRe
         c["delta"] = json::object();
         if (!d.reasoning.empty()) c["delta"]["reasoning_content"] = d.reasoning;
         if (!d.content.empty()) c["delta"]["content"] = d.content;
+        if (!d.tool_calls.empty()) c["delta"]["tool_calls"] = tools::tool_calls_json(d.tool_calls, /*with_index=*/true);
       } else {
         c["text"] = d.content;
       }

@@ -4,17 +4,20 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "engine/token_constraint.h"
 #include "grammar/vocab_index.h"
 #include "server/generation_job.h"
 #include "server/http_listener.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "server/server.h"
+#include "server/tools/tool_format.h"
 
 namespace whale::server {
 
@@ -32,12 +35,14 @@ class CompletionHandler {
 
  private:
   enum class Kind { kChat, kText };
-  // The policy of the key (none without --policy), after its prompt rules have passed every message content (or the
-  // prompt): a rejection is a 400 with the rule's message.
+  // The policy of the key (none without --policy), after its prompt rules have passed every message content and
+  // tool call (or the prompt): a rejection is a 400 with the rule's message.
   std::optional<KeyPolicy> policy_for(const std::string& key_id, const nlohmann::json& texts, const char* param) const;
+  // A new constraint for each choice (a forced tool call); without one, gen.response_format's grammar if any.
+  using ConstraintFactory = std::function<std::shared_ptr<TokenConstraint>()>;
   // Checks the prompt against the context, starts the job and writes the response (JSON or a stream).
   void run(Kind kind, std::vector<int32_t> prompt, const GenerationRequest& gen, const JobOptions& job_options,
-           ResponseSink& sink);
+           ResponseSink& sink, const ConstraintFactory& make_constraint = nullptr);
   void respond_whole(bool chat, GenerationJob& job, const GenerationRequest& gen, const JobOptions& job_options,
                      nlohmann::json head, ResponseSink& sink);
   void stream(bool chat, GenerationJob& job, const GenerationRequest& gen, nlohmann::json head, ResponseSink& sink);
@@ -46,6 +51,8 @@ class CompletionHandler {
                                int64_t& text_offset) const;
   // The tokenizer's index for response_format, built by the first request that needs it, then shared.
   std::shared_ptr<const grammar::VocabIndex> vocab_index() const;
+  // How the chat template writes tool calls, probed once (tools/tool_format.h).
+  tools::ToolFormat tool_format() const;
 
   ServedModel& model_;
   const ServerOptions& options_;
@@ -53,6 +60,8 @@ class CompletionHandler {
   const std::atomic<bool>& aborting_;
   mutable std::once_flag vocab_once_;
   mutable std::shared_ptr<const grammar::VocabIndex> vocab_;
+  mutable std::once_flag tool_format_once_;
+  mutable tools::ToolFormat tool_format_ = tools::ToolFormat::kNone;
 };
 
 }  // namespace whale::server

@@ -129,14 +129,31 @@ void GenerationJob::emit(size_t index, const std::string& text, const SampledTok
     last = true;
     finish = "content_filter";
   }
+  parse_tool_calls(c, d, last, finish);
   if (last) {
     c.finished = true;
     ++n_finished_;
     d.finish_reason = std::move(finish);
   }
-  if (!d.reasoning.empty() || !d.content.empty() || !d.reasoning_logprobs.empty() || !d.content_logprobs.empty() ||
-      last)
+  if (!d.reasoning.empty() || !d.content.empty() || !d.tool_calls.empty() || !d.reasoning_logprobs.empty() ||
+      !d.content_logprobs.empty() || last)
     out.push_back(std::move(d));
+}
+
+void GenerationJob::parse_tool_calls(Choice& c, ChoiceDelta& d, bool last, std::string& finish) {
+  if (!c.tool_parser) return;
+  tools::ToolCallParser::Output t = c.tool_parser->push(d.content);
+  if (last) {
+    tools::ToolCallParser::Output tail = c.tool_parser->finish();
+    t.content += tail.content;
+    t.calls.insert(t.calls.end(), tail.calls.begin(), tail.calls.end());
+  }
+  d.content = std::move(t.content);
+  for (tools::ToolCall& call : t.calls) {
+    call.id = tools::new_tool_call_id();
+    d.tool_calls.push_back(std::move(call));
+  }
+  if (last && finish == "stop" && c.tool_parser->calls() > 0) finish = "tool_calls";
 }
 
 bool GenerationJob::apply_policy(Choice& c, ChoiceDelta& d, bool last) {

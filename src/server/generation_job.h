@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "engine/batch_engine.h"
 #include "server/policy.h"
 #include "server/text_stream.h"
+#include "server/tools/tool_call_parser.h"
 #include "tokenizer/tokenizer.h"
 
 namespace whale::server {
@@ -22,7 +24,8 @@ namespace whale::server {
 struct ChoiceDelta {
   int64_t index = 0;
   std::string reasoning, content;
-  std::string finish_reason;  // empty until the choice ends: "stop", "length" or "content_filter"
+  std::string finish_reason;  // empty until the choice ends: "stop", "length", "content_filter" or "tool_calls"
+  std::vector<tools::ToolCall> tool_calls;  // with JobOptions::tool_format: calls parsed out of the content
   // With JobOptions::logprobs: the tokens handled for this delta (special tokens left out), split like the text. A
   // token's text may arrive in a later delta than its entry (held back by a stop-string prefix).
   std::vector<SampledToken> reasoning_logprobs, content_logprobs;
@@ -36,6 +39,10 @@ struct JobOptions {
   // The operator's output policy for this request's key (null: none); it must outlive the job. A stop rule ends the
   // choice with finish_reason "content_filter".
   const KeyPolicy* policy = nullptr;
+  // Chat with tools: the content is parsed for tool calls in this format (kNone: not parsed); a choice that made one
+  // and ended with "stop" ends with "tool_calls". max_tool_calls: 1 for parallel_tool_calls false.
+  tools::ToolFormat tool_format = tools::ToolFormat::kNone;
+  size_t max_tool_calls = std::numeric_limits<size_t>::max();
 };
 
 class GenerationJob {
@@ -84,6 +91,7 @@ class GenerationJob {
         reasoning_policy.emplace(o.policy->stream(PolicyChannel::kReasoning));
         content_policy.emplace(o.policy->stream(PolicyChannel::kContent));
       }
+      if (o.tool_format != tools::ToolFormat::kNone) tool_parser.emplace(o.tool_format, o.max_tool_calls);
     }
     BatchEngine::RequestId id = 0;
     StreamingDecoder decoder;
@@ -92,6 +100,7 @@ class GenerationJob {
     // After the split: the operator's rules on each channel (the reasoning one ends where content begins).
     std::optional<PolicyStream> reasoning_policy, content_policy;
     bool reasoning_policy_done = false;
+    std::optional<tools::ToolCallParser> tool_parser;  // after the policy: its rules see the calls' text too
     int64_t tokens = 0;
     bool finished = false;
   };
@@ -101,6 +110,8 @@ class GenerationJob {
             std::string finish);
   // Passes a delta's text through the choice's policy streams; true when a stop rule ended the choice.
   bool apply_policy(Choice& c, ChoiceDelta& d, bool last);
+  // Moves the tool calls of a delta's content into d.tool_calls.
+  void parse_tool_calls(Choice& c, ChoiceDelta& d, bool last, std::string& finish);
 
   BatchEngine& engine_;
   const Tokenizer& tokenizer_;

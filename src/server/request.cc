@@ -1,6 +1,7 @@
 #include "server/request.h"
 
 #include <cmath>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -77,16 +78,24 @@ void refuse_unsupported(const json& j) {
   if (const json* v = field(j, "repetition_penalty"); v && !(v->is_number() && v->get<double>() == 1))
     unsupported("repetition_penalty", "1");
   if (const json* v = field(j, "logit_bias"); v && !(v->is_object() && v->empty())) unsupported("logit_bias", "{}");
-  for (const char* name : {"tools", "functions"})
-    if (const json* v = field(j, name); v && !(v->is_array() && v->empty())) unsupported(name, "[]");
-  for (const char* name : {"tool_choice", "function_call"})
-    if (const json* v = field(j, name); v && !(v->is_string() && (*v == "none" || *v == "auto")))
-      unsupported(name, "\"none\" or \"auto\" without tools");
+  // The deprecated forms of tools / tool_choice (parse_tools below reads those).
+  if (const json* v = field(j, "functions"); v && !(v->is_array() && v->empty()))
+    unsupported("functions", "[] (use 'tools')");
+  if (const json* v = field(j, "function_call"); v && !(v->is_string() && (*v == "none" || *v == "auto")))
+    unsupported("function_call", "\"none\" or \"auto\" (use 'tool_choice')");
   if (const json* v = field(j, "echo"); v && !(v->is_boolean() && !v->get<bool>())) unsupported("echo", "false");
   if (const json* v = field(j, "suffix"); v && !(v->is_string() && v->get_ref<const std::string&>().empty()))
     unsupported("suffix", "\"\"");
   if (const json* v = field(j, "best_of"); v && !(v->is_number_integer() && v->get<int64_t>() == 1))
     unsupported("best_of", "1");
+}
+
+// A function (or response_format schema) name: 1 to 64 letters, digits, '_' or '-'.
+bool valid_name(const json* name) {
+  if (!name || !name->is_string()) return false;
+  const std::string& s = name->get_ref<const std::string&>();
+  return !s.empty() && s.size() <= 64 &&
+         s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == std::string::npos;
 }
 
 // response_format: {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name",
@@ -109,11 +118,7 @@ std::shared_ptr<const grammar::JsonGrammar> parse_response_format(const json& j,
     const json* spec = field(*format, "json_schema");
     if (!spec || !spec->is_object()) bad(param, "'response_format.json_schema' must be an object for type json_schema");
     const json* name = field(*spec, "name");
-    const bool name_ok = name && name->is_string() && !name->get_ref<const std::string&>().empty() &&
-                         name->get_ref<const std::string&>().size() <= 64 &&
-                         name->get_ref<const std::string&>().find_first_not_of(
-                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == std::string::npos;
-    if (!name_ok) bad(param, "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'");
+    if (!valid_name(name)) bad(param, "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'");
     if (const json* strict = field(*spec, "strict"); strict && !strict->is_boolean())
       bad(param, "'response_format.json_schema.strict' must be a boolean");
     if (!field(*spec, "schema")) bad(param, "'response_format.json_schema.schema' is required");
@@ -211,6 +216,116 @@ std::string message_content(const json& content, size_t index) {
   return text;
 }
 
+// The function-calling fields (server/tools/tool_request.h). Messages say "'<param>' <what>".
+[[noreturn]] void bad_field(const std::string& param, const std::string& what) {
+  bad(param, fmt::format("'{}' {}", param, what));
+}
+
+// tools[i]: {"type": "function", "function": {"name", "description"?, "parameters"?, "strict"?}}.
+std::string check_tool(const json& tool, size_t i) {
+  const std::string at = fmt::format("tools[{}]", i);
+  if (!tool.is_object()) bad_field(at, "must be an object");
+  const json* type = field(tool, "type");
+  if (!type || *type != "function") bad_field(at + ".type", "must be \"function\"");
+  const json* function = field(tool, "function");
+  if (!function || !function->is_object()) bad_field(at + ".function", "must be an object");
+  const json* name = field(*function, "name");
+  if (!valid_name(name)) bad_field(at + ".function.name", "must be 1 to 64 letters, digits, '_' or '-'");
+  if (const json* d = field(*function, "description"); d && !d->is_string())
+    bad_field(at + ".function.description", "must be a string");
+  if (const json* p = field(*function, "parameters"); p && !p->is_object())
+    bad_field(at + ".function.parameters", "must be a JSON schema object");
+  if (const json* s = field(*function, "strict"); s && !s->is_boolean())
+    bad_field(at + ".function.strict", "must be a boolean");
+  return name->get<std::string>();
+}
+
+// The grammar of tools[i]'s arguments: its parameters schema, as `tools` (read again from the raw body) holds it in
+// its own key order (properties are generated in the order the schema lists them).
+std::shared_ptr<const grammar::JsonGrammar> compile_arguments(const nlohmann::ordered_json& tools, size_t i) {
+  auto it = tools[i].at("function").find("parameters");
+  if (it == tools[i].at("function").end() || it->is_null()) return grammar::json_object_grammar();
+  try {
+    return grammar::compile_json_schema(*it);
+  } catch (const grammar::SchemaError& e) {
+    bad_field(fmt::format("tools[{}].function.parameters", i), fmt::format("cannot constrain the call: {}", e.what()));
+  }
+}
+
+tools::ToolRequest parse_tools(const json& body, const std::string& raw) {
+  tools::ToolRequest r;
+  std::set<std::string> names;
+  if (const json* tools = field(body, "tools")) {
+    if (!tools->is_array()) bad_field("tools", "must be an array of tools");
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const std::string name = check_tool((*tools)[i], i);
+      if (!names.insert(name).second)
+        bad_field(fmt::format("tools[{}].function.name", i), fmt::format("repeats the function name '{}'", name));
+    }
+    r.tools = *tools;
+  }
+  if (const json* p = field(body, "parallel_tool_calls")) {
+    if (!p->is_boolean()) bad_field("parallel_tool_calls", "must be a boolean");
+    r.parallel = p->get<bool>();
+  }
+  const json* choice = field(body, "tool_choice");
+  if (!choice) return r;
+  if (choice->is_string() && *choice == "none") {
+    r.choice = tools::ToolRequest::Choice::kNone;
+  } else if (choice->is_string() && *choice == "auto") {
+    r.choice = tools::ToolRequest::Choice::kAuto;
+  } else if (choice->is_string() && *choice == "required") {
+    r.choice = tools::ToolRequest::Choice::kRequired;
+  } else if (choice->is_object()) {
+    const json* type = field(*choice, "type");
+    const json* function = field(*choice, "function");
+    const json* name = function && function->is_object() ? field(*function, "name") : nullptr;
+    if (!type || *type != "function" || !name || !name->is_string())
+      bad_field("tool_choice",
+                "must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}");
+    r.choice = tools::ToolRequest::Choice::kNamed;
+    r.named = name->get<std::string>();
+    if (!names.count(r.named))
+      bad_field("tool_choice", fmt::format("names the function '{}', which 'tools' does not list", r.named));
+  } else {
+    bad_field("tool_choice",
+              "must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}");
+  }
+  const bool required = r.choice == tools::ToolRequest::Choice::kRequired;
+  if (!required && r.choice != tools::ToolRequest::Choice::kNamed) return r;
+  if (r.tools.empty()) bad_field("tool_choice", "requires a non-empty 'tools'");
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(raw).at("tools");
+  for (size_t i = 0; i < r.tools.size(); ++i) {
+    const std::string name = r.tools[i]["function"]["name"].get<std::string>();
+    if (required || name == r.named) r.forced.push_back({name, compile_arguments(ordered, i)});
+  }
+  return r;
+}
+
+json parse_message_tool_calls(const json& tool_calls, size_t index) {
+  const std::string at = fmt::format("messages[{}].tool_calls", index);
+  if (!tool_calls.is_array()) bad_field(at, "must be an array");
+  json out = json::array();
+  for (size_t i = 0; i < tool_calls.size(); ++i) {
+    const json& call = tool_calls[i];
+    const std::string ci = fmt::format("{}[{}]", at, i);
+    if (!call.is_object()) bad_field(ci, "must be an object");
+    const json* id = field(call, "id");
+    if (!id || !id->is_string()) bad_field(ci + ".id", "must be a string");
+    const json* type = field(call, "type");
+    if (type && *type != "function") bad_field(ci + ".type", "must be \"function\"");
+    const json* function = field(call, "function");
+    if (!function || !function->is_object()) bad_field(ci + ".function", "must be an object");
+    const json* name = field(*function, "name");
+    if (!name || !name->is_string() || name->get_ref<const std::string&>().empty())
+      bad_field(ci + ".function.name", "must be a non-empty string");
+    const json* args = field(*function, "arguments");
+    if (!args || !args->is_string()) bad_field(ci + ".function.arguments", "must be a string (the arguments as JSON)");
+    out.push_back({{"id", *id}, {"type", "function"}, {"function", {{"name", *name}, {"arguments", *args}}}});
+  }
+  return out;
+}
+
 }  // namespace
 
 ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limits) {
@@ -234,9 +349,21 @@ ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limi
       bad(at + ".role", fmt::format("'{}.role' must be system, developer, user, assistant or tool, got '{}'", at,
                                     role_name));
     const json* content = field(m, "content");
-    if (!content) bad(at + ".content", fmt::format("'{}.content' is required", at));
-    r.messages.push_back({{"role", role_name}, {"content", message_content(*content, i)}});
+    const json* tool_calls = role_name == "assistant" ? field(m, "tool_calls") : nullptr;
+    if (!content && !tool_calls) bad(at + ".content", fmt::format("'{}.content' is required", at));
+    json normal = {{"role", role_name}, {"content", content ? json(message_content(*content, i)) : json(nullptr)}};
+    if (tool_calls) {
+      normal["tool_calls"] = parse_message_tool_calls(*tool_calls, i);
+      if (normal["content"] == "") normal["content"] = nullptr;  // templates render the calls when content is none
+    }
+    if (role_name == "tool") {
+      const json* id = field(m, "tool_call_id");
+      if (!id || !id->is_string()) bad(at + ".tool_call_id", fmt::format("'{}.tool_call_id' must be a string", at));
+      normal["tool_call_id"] = *id;
+    }
+    r.messages.push_back(std::move(normal));
   }
+  r.tools = parse_tools(j, body);
   const std::optional<int64_t> top = get_top_count(j, "top_logprobs");
   if (get_bool(j, "logprobs").value_or(false))
     r.gen.logprobs = top.value_or(0);

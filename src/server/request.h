@@ -14,6 +14,7 @@
 #include "engine/sampler.h"
 #include "grammar/json_grammar.h"
 #include "server/http_error.h"
+#include "server/tools/tool_request.h"
 
 namespace whale::server {
 
@@ -49,7 +50,10 @@ struct GenerationRequest {
 
 struct ChatRequest {
   GenerationRequest gen;
-  nlohmann::json messages;  // normalised: [{role, content: string}, ...] for the chat template
+  // normalised for the chat template: [{role, content: string}, ...]; an assistant turn with tool_calls has them
+  // (checked) and content null when it has no text; a tool turn keeps its tool_call_id.
+  nlohmann::json messages;
+  tools::ToolRequest tools;
 };
 
 struct CompletionRequest {
