@@ -113,8 +113,6 @@ TEST(ServerRequest, RejectsWrongTypesNamingTheField) {
 TEST(ServerRequest, UnsupportedParametersAreRefusedUnlessNeutral) {
   const std::string base = R"({"messages":[{"role":"user","content":"x"}],)";
   const std::pair<const char*, const char*> refused[] = {
-      {R"("frequency_penalty":0.5)", "frequency_penalty"}, {R"("presence_penalty":-1)", "presence_penalty"},
-      {R"("repetition_penalty":1.1)", "repetition_penalty"}, {R"("logit_bias":{"5":10})", "logit_bias"},
       {R"("functions":[{"name":"f"}])", "functions"},
       {R"("function_call":{"name":"f"})", "function_call"},
       {R"("echo":true)", "echo"},
@@ -130,7 +128,29 @@ TEST(ServerRequest, UnsupportedParametersAreRefusedUnlessNeutral) {
     "echo":false,"suffix":"","best_of":1,"user":"u-1","min_p":0.05})";
   ChatRequest c = parse_chat_request(neutral, kLimits);
   EXPECT_FLOAT_EQ(c.gen.sampling.min_p, 0.05f);
+  EXPECT_FALSE(c.gen.adjust.active());
   EXPECT_EQ(chat_rejection(base + R"("min_p":1.5})").param, "min_p");
+}
+
+TEST(ServerRequest, PenaltiesAndLogitBias) {
+  const std::string base = R"({"messages":[{"role":"user","content":"x"}],)";
+  const ChatRequest c = parse_chat_request(
+      base + R"("frequency_penalty":0.5,"presence_penalty":-1,"repetition_penalty":1.1,"logit_bias":{"5":10,"7":-100}})",
+      kLimits);
+  EXPECT_FLOAT_EQ(c.gen.adjust.frequency_penalty, 0.5f);
+  EXPECT_FLOAT_EQ(c.gen.adjust.presence_penalty, -1.0f);
+  EXPECT_FLOAT_EQ(c.gen.adjust.repetition_penalty, 1.1f);
+  EXPECT_EQ(c.gen.adjust.logit_bias, (std::vector<std::pair<int32_t, float>>{{5, 10.0f}, {7, -100.0f}}));
+  const std::pair<const char*, const char*> bad[] = {
+      {R"("frequency_penalty":2.5})", "frequency_penalty"}, {R"("presence_penalty":"x"})", "presence_penalty"},
+      {R"("repetition_penalty":0})", "repetition_penalty"}, {R"("logit_bias":[1]})", "logit_bias"},
+      {R"("logit_bias":{"a":1}})", "logit_bias"},           {R"("logit_bias":{"-3":1}})", "logit_bias"},
+      {R"("logit_bias":{"5":101}})", "logit_bias"},         {R"("logit_bias":{"5":"up"}})", "logit_bias"}};
+  for (const auto& [field, param] : bad) {
+    const Rejection r = chat_rejection(base + field);
+    EXPECT_EQ(r.status, 400) << field;
+    EXPECT_EQ(r.param, param) << field;
+  }
 }
 
 // Function calling: tools and tool_choice are read, a named function (or each tool, for "required") gets its arguments

@@ -68,6 +68,7 @@ void BatchEngine::check_request(EngineRequest& request) const {
     if (id < 0 || id >= vocab) fail("engine: prompt token id {} is outside the model's vocabulary of {} ids", id, vocab);
   if (request.max_new_tokens < 1) fail("engine: max new tokens must be >= 1, got {}", request.max_new_tokens);
   request.sampling.validate();
+  request.adjust.validate(options_.vocab_limit);
   if (request.logprobs < -1 || request.logprobs > kMaxTopLogprobs)
     fail("engine: logprobs must be -1 (off) or a count of top tokens in [0, {}], got {}", kMaxTopLogprobs,
          request.logprobs);
@@ -118,6 +119,7 @@ void BatchEngine::admit_locked() {
     slot.fed = 0;
     slot.generated.clear();
     slot.blocked = false;
+    slot.history.reset(slot.job.request.prompt, slot.job.request.adjust.repetition_penalty != 1);
     ++active_;
   }
 }
@@ -206,6 +208,7 @@ bool BatchEngine::step() {
       const size_t i = sampling_[j];
       Slot& slot = slots_[chunk_slot_[i]];
       float* row = logits_.data() + int64_t(i) * vocab;  // [vocab]
+      if (slot.job.request.adjust.active()) slot.history.apply(slot.job.request.adjust, row, options_.vocab_limit);
       TokenConstraint* constraint = slot.job.request.constraint.get();
       slot.blocked = constraint && !constraint->mask(row, options_.vocab_limit);
       if (slot.blocked) continue;
@@ -231,6 +234,7 @@ bool BatchEngine::step() {
     const EngineRequest& request = slot.job.request;
     const int32_t id = slot.last.id;
     slot.generated.push_back(id);
+    slot.history.add(id);
     const bool keep = !slot.job.callbacks.on_token || slot.job.callbacks.on_token(slot.last);
     if (std::find(request.stop_ids.begin(), request.stop_ids.end(), id) != request.stop_ids.end())
       finish_slot(slot, FinishReason::kStop);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/progress.h"
+#include "engine/logit_adjust.h"
 #include "engine/logprobs.h"
 #include "engine/sampler.h"
 #include "engine/token_constraint.h"
@@ -48,6 +49,9 @@ struct EngineRequest {
   // masked logits are also what logprobs report: the distribution the token was drawn from. A request whose
   // constraint masks every token ends with kError.
   std::shared_ptr<TokenConstraint> constraint;
+  // logit_bias and the frequency / presence / repetition penalties (engine/logit_adjust.h), applied before the
+  // constraint's mask.
+  LogitAdjust adjust;
 };
 
 // kError: a step failed (e.g. out of memory, or a callback threw); every request running in it ends so.
@@ -117,6 +121,7 @@ class BatchEngine {
     std::vector<int32_t> generated;
     SampledToken last;  // the token just sampled, handed to on_token
     bool blocked = false;  // its constraint allowed no token this step
+    TokenHistory history;  // for the request's logit adjustments
   };
 
   // Validates a request and caps its max_new_tokens to the context (see submit).

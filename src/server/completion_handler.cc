@@ -142,6 +142,11 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
                             const ConstraintFactory& make_constraint) {
   const int64_t ctx = model_.engine.ctx(), n_prompt = int64_t(prompt.size());
   const char* prompt_param = kind == Kind::kChat ? "messages" : "prompt";
+  try {  // the ranges were checked when parsing; logit_bias ids need the vocabulary
+    gen.adjust.validate(model_.engine.options().vocab_limit);
+  } catch (const Error& e) {
+    throw HttpError(400, e.what(), "logit_bias", "invalid_value");
+  }
   if (n_prompt + 1 > ctx)
     throw HttpError(400,
                     fmt::format("This model's maximum context length is {} tokens. However, your "
@@ -155,7 +160,8 @@ void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const Genera
                     .sampling = gen.sampling,
                     .max_new_tokens = std::min(gen.max_tokens.value_or(ctx), ctx - n_prompt),
                     .stop_ids = model_.stop_ids,
-                    .logprobs = gen.logprobs};
+                    .logprobs = gen.logprobs,
+                    .adjust = gen.adjust};
     r.sampling.seed = gen.seeded ? gen.sampling.seed + uint64_t(i) : random_seed();
     if (make_constraint)  // each choice walks its constraint on its own
       r.constraint = make_constraint();

@@ -1,6 +1,9 @@
 #include "server/request.h"
 
+#include <charconv>
+#include <climits>
 #include <cmath>
+#include <tuple>
 #include <set>
 
 #include <fmt/format.h>
@@ -73,11 +76,6 @@ void refuse_unsupported(const json& j) {
     throw HttpError(400, fmt::format("'{}' is not supported by this server yet (accepted: {})", name, accepted), name,
                     "unsupported_parameter");
   };
-  for (const char* name : {"frequency_penalty", "presence_penalty"})
-    if (const json* v = field(j, name); v && !(v->is_number() && v->get<double>() == 0)) unsupported(name, "0");
-  if (const json* v = field(j, "repetition_penalty"); v && !(v->is_number() && v->get<double>() == 1))
-    unsupported("repetition_penalty", "1");
-  if (const json* v = field(j, "logit_bias"); v && !(v->is_object() && v->empty())) unsupported("logit_bias", "{}");
   // The deprecated forms of tools / tool_choice (parse_tools below reads those).
   if (const json* v = field(j, "functions"); v && !(v->is_array() && v->empty()))
     unsupported("functions", "[] (use 'tools')");
@@ -159,6 +157,30 @@ GenerationRequest parse_generation(const json& j, const std::string& body, const
   if (auto k = get_int(j, "top_k")) {  // not OpenAI, but common in local servers
     if (*k < 0) bad("top_k", "'top_k' must be >= 0");
     g.sampling.top_k = *k;
+  }
+  // Penalties and logit_bias (engine/logit_adjust.h); ids are checked against the vocabulary by the engine.
+  for (auto [name, target, lo, hi] : {std::tuple{"frequency_penalty", &g.adjust.frequency_penalty, -2.0, 2.0},
+                                      std::tuple{"presence_penalty", &g.adjust.presence_penalty, -2.0, 2.0}})
+    if (auto v = get_number(j, name)) {
+      if (!(*v >= lo && *v <= hi)) bad(name, fmt::format("'{}' must be in [{}, {}], got {}", name, lo, hi, *v));
+      *target = float(*v);
+    }
+  if (auto v = get_number(j, "repetition_penalty")) {  // not OpenAI, but vLLM's and HF's
+    if (!(*v > 0 && *v <= 10)) bad("repetition_penalty", fmt::format("'repetition_penalty' must be in (0, 10], got {}", *v));
+    g.adjust.repetition_penalty = float(*v);
+  }
+  if (const json* bias = field(j, "logit_bias")) {
+    if (!bias->is_object()) bad("logit_bias", "'logit_bias' must be an object of token id → bias");
+    if (bias->size() > 1024) bad("logit_bias", "'logit_bias' may hold at most 1024 tokens");
+    for (const auto& [key, value] : bias->items()) {
+      int64_t id = -1;
+      const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+      if (ec != std::errc() || end != key.data() + key.size() || id < 0 || id > INT32_MAX)
+        bad("logit_bias", fmt::format("'logit_bias' keys must be token ids, got '{}'", key));
+      if (!value.is_number() || !(value.get<double>() >= -100 && value.get<double>() <= 100))
+        bad("logit_bias", fmt::format("'logit_bias' of token {} must be a number in [-100, 100]", key));
+      g.adjust.logit_bias.emplace_back(int32_t(id), float(value.get<double>()));
+    }
   }
   if (auto s = get_int(j, "seed")) {
     g.sampling.seed = uint64_t(*s);

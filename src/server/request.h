@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/logit_adjust.h"
 #include "engine/logprobs.h"
 #include "engine/sampler.h"
 #include "grammar/json_grammar.h"
@@ -35,6 +36,7 @@ struct ServerLimits {
 struct GenerationRequest {
   std::optional<int64_t> max_tokens;  // absent: ServerLimits::default_max_tokens
   SamplingParams sampling;            // absent fields: ServerLimits::default_sampling
+  LogitAdjust adjust;                 // logit_bias, frequency / presence / repetition penalties
   bool seeded = false;                // seed given: choice i samples with seed + i
   std::vector<std::string> stop;
   int64_t n = 1;

@@ -122,6 +122,24 @@ test("text completion logprobs: tokens spell the text, offsets count its bytes",
   });
 });
 
+test("logit_bias steers decoding; penalties are accepted; a bias outside the vocabulary is a 400", async () => {
+  const r = await client.completions.create({
+    model: modelName, prompt: "The sea", max_tokens: 4, temperature: 0, logprobs: 1, logit_bias: { 1000: 100 },
+  });
+  const tokens = r.choices[0].logprobs.tokens;
+  assert.equal(tokens.length, 4);
+  assert.ok(tokens.every((t) => t === tokens[0]), `every token is the biased one: ${JSON.stringify(tokens)}`);
+  const plain = await client.completions.create({ model: modelName, prompt: "The sea", max_tokens: 4, temperature: 0 });
+  const penalised = await client.chat.completions.create({
+    ...greedy, frequency_penalty: 1.5, presence_penalty: 0.5, max_tokens: 8,
+  });
+  assert.equal(penalised.usage.completion_tokens, 8);
+  assert.notEqual(plain.choices[0].text, r.choices[0].text);
+  await assert.rejects(
+    client.completions.create({ model: modelName, prompt: "x", max_tokens: 2, logit_bias: { 99999999: 5 } }),
+    (e) => e.status === 400 && e.param === "logit_bias" && /outside the vocabulary/.test(e.message));
+});
+
 test("text completions", async () => {
   const r = await client.completions.create({ model: modelName, prompt: "The sea", max_tokens: 5, temperature: 0 });
   assert.equal(r.object, "text_completion");
