@@ -112,7 +112,8 @@ TEST_P(FixtureTest, ChunkedPrefillEqualsFullForward) {
 
 INSTANTIATE_TEST_SUITE_P(Models, FixtureTest,
                          ::testing::Values("deepseek-v3-tiny", "deepseek-v2-lite-tiny", "deepseek-v2-yarn-tiny",
-                                           "deepseek-v3-fp8-tiny", "qwen2-r1-distill-tiny", "llama-r1-distill-tiny"),
+                                           "deepseek-v3-fp8-tiny", "qwen2-r1-distill-tiny", "llama-r1-distill-tiny",
+                                           "qwen3-tiny"),
                          [](const auto& info) {
                            std::string s = info.param;
                            std::replace(s.begin(), s.end(), '-', '_');

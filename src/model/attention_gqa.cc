@@ -1,4 +1,4 @@
-// Grouped-query attention (Qwen2 / Llama): n_head query heads share n_kv_head K/V heads; NeoX RoPE.
+// Grouped-query attention (Qwen2 / Qwen3 / Llama): n_head query heads share n_kv_head K/V heads; NeoX RoPE.
 #include <algorithm>
 #include <cstring>
 
@@ -21,6 +21,10 @@ void Model::attention_gqa(int64_t layer, std::span<const SeqChunk> batch, const 
   linear(w.q, x, n, q);
   linear(w.k, x, n, k);
   linear(w.v, x, n, v);
+  if (c.qk_norm) {  // Qwen3Attention: q_norm / k_norm over head_dim of each head, before RoPE
+    ops::rmsnorm(q, w.q_norm.data, n * H, dh, float(c.rms_eps), q);
+    ops::rmsnorm(k, w.k_norm.data, n * KV, dh, float(c.rms_eps), k);
+  }
   for (int64_t i = 0; i < n; ++i) {
     const TokenInfo& t = tokens[size_t(i)];
     KvCache& cache = *batch[size_t(t.seq)].cache;

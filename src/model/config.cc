@@ -53,8 +53,10 @@ Arch parse_arch(const std::string& model_type, const std::string& source) {
   if (model_type == "deepseek_v3") return Arch::DeepseekV3;
   if (model_type == "deepseek_v2") return Arch::DeepseekV2;
   if (model_type == "qwen2") return Arch::Qwen2;
+  if (model_type == "qwen3") return Arch::Qwen3;
   if (model_type == "llama") return Arch::Llama;
-  fail("{}: unsupported model_type '{}' (supported: deepseek_v3, deepseek_v2, qwen2, llama)", source, model_type);
+  fail("{}: unsupported model_type '{}' (supported: deepseek_v3, deepseek_v2, qwen2, qwen3, llama)", source,
+       model_type);
 }
 
 // Legacy `rope_scaling` ({type|rope_type: ...}) or the newer `rope_parameters` (which may also carry rope_theta).
@@ -192,6 +194,10 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
   switch (c.arch) {
     case Arch::Qwen2:
       c.qkv_bias = true;
+      break;
+    case Arch::Qwen3:  // q_norm / k_norm per head; attention_bias as Qwen3Attention reads it
+      c.qk_norm = true;
+      c.qkv_bias = c.o_bias = attention_bias;
       break;
     case Arch::Llama:
       c.qkv_bias = c.o_bias = attention_bias;

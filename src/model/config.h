@@ -10,7 +10,7 @@
 
 namespace whale {
 
-enum class Arch { DeepseekV3, DeepseekV2, Qwen2, Llama };
+enum class Arch { DeepseekV3, DeepseekV2, Qwen2, Qwen3, Llama };
 enum class RopeScaling { None, Linear, Yarn, Llama3 };
 enum class TopkMethod { Greedy, GroupLimitedGreedy, NoauxTc };
 enum class ScoringFunc { Softmax, Sigmoid };
@@ -45,6 +45,7 @@ struct ModelConfig {
   bool qkv_bias = false;           // qwen2 always; llama/deepseek via attention_bias
   bool o_bias = false;             // llama attention_bias also biases o_proj
   bool mlp_bias = false;           // llama mlp_bias
+  bool qk_norm = false;            // qwen3: RMSNorm over head_dim of each q and k head, before RoPE
   int64_t bos_token_id = -1;       // -1: none
   std::vector<int64_t> eos_token_ids;
   RopeConfig rope;

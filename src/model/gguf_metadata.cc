@@ -82,6 +82,8 @@ int64_t config_token_id(const json& config, const char* field, const Tokenizer& 
 }  // namespace
 
 GgufKeyValues gguf_model_keys(const ModelConfig& c, const std::string& name) {
+  if (c.arch == Arch::Qwen3)
+    fail("{}: writing qwen3 models as GGUF is not supported yet (supported: deepseek_v2/v3, qwen2, llama)", name);
   const std::string arch = c.is_mla() ? "deepseek2" : c.arch == Arch::Qwen2 ? "qwen2" : "llama";
   auto k = [&](const char* key) { return arch + "." + key; };
   GgufKeyValues kv = {

@@ -57,6 +57,10 @@ void ModelWeights::visit(const ModelConfig& c, const std::function<void(const Sl
       linear(a + "k_proj", c.n_kv_head * c.d_head, c.d_model, &L.gqa.k, c.qkv_bias);
       linear(a + "v_proj", c.n_kv_head * c.d_head, c.d_model, &L.gqa.v, c.qkv_bias);
       linear(a + "o_proj", c.d_model, c.n_head * c.d_head, &L.gqa.o, c.o_bias);
+      if (c.qk_norm) {
+        vector(a + "q_norm.weight", c.d_head, &L.gqa.q_norm);
+        vector(a + "k_norm.weight", c.d_head, &L.gqa.k_norm);
+      }
     }
     std::string m = p + "mlp.";
     if (c.is_moe_layer(i)) {

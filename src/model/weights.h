@@ -45,6 +45,7 @@ struct MlaWeights {
 
 struct GqaWeights {
   Linear q, k, v, o;  // q [n_head*d_head, d_model], k/v [n_kv_head*d_head, d_model], o [d_model, n_head*d_head]
+  VectorView q_norm, k_norm;  // qwen3 (qk_norm): self_attn.{q,k}_norm.weight [d_head]
 };
 
 struct MoeWeights {
