@@ -151,13 +151,6 @@ std::set<std::string> resume(const fs::path& out, const fs::path& progress_file)
   return done;
 }
 
-// Text after an unclosed "<think>" at the end of the prompt (R1's generation prompt): the reply continues it.
-std::string response_prefix(const std::string& prompt) {
-  const size_t open = prompt.rfind("<think>");
-  if (open == std::string::npos || prompt.find("</think>", open) != std::string::npos) return "";
-  return prompt.substr(open);
-}
-
 struct Sampled {
   std::vector<SampledToken> tokens;
   Completion completion;
@@ -229,7 +222,7 @@ DistillGenerateStats distill_generate(const DistillGenerateOptions& o) {
       return {std::move(e.ids), std::move(e.response_prefix)};
     }
     ChatPrompt c = teacher.chat_template->render_for_encoding(tokenizer, p.messages, /*add_generation_prompt=*/true);
-    return {std::move(c.ids), response_prefix(c.text)};
+    return {std::move(c.ids), rl::open_reasoning_prefix(c.text)};
   };
   size_t longest = 1;
   for (const PromptItem& p : items) longest = std::max(longest, encode(p).ids.size());

@@ -30,11 +30,14 @@ PromptEncoder::Encoded PromptEncoder::encode(const Problem& problem) const {
   ChatPrompt rendered = chat_->render_for_encoding(tokenizer_, chat_messages(problem, config_.system_message), true);
   const std::string& prompt = rendered.text;
   out.ids = std::move(rendered.ids);
-  // Templates of reasoning models (R1) open the reasoning in the generation prompt: the response continues it.
-  const size_t open = prompt.rfind("<think>");
-  if (open != std::string::npos && prompt.find("</think>", open) == std::string::npos)
-    out.response_prefix = prompt.substr(open);
+  out.response_prefix = open_reasoning_prefix(prompt);
   return out;
+}
+
+std::string open_reasoning_prefix(const std::string& prompt) {
+  const size_t open = prompt.rfind("<think>");
+  if (open == std::string::npos || prompt.find("</think>", open) != std::string::npos) return "";
+  return prompt.substr(open);
 }
 
 std::vector<Rollout> generate_rollouts(BatchEngine& engine, const PromptEncoder& prompts, const Task& task,

@@ -39,6 +39,10 @@ class PromptEncoder {
   std::optional<ChatTemplate> chat_;
 };
 
+// Text after an unclosed "<think>" at the end of a rendered chat prompt (R1's generation prompt opens the
+// reasoning): the response continues it, so it is prepended for scoring. "" when the prompt opens none.
+std::string open_reasoning_prefix(const std::string& prompt);
+
 struct Rollout {
   int64_t problem = 0;                  // index into the problems
   std::vector<int32_t> prompt;          // prompt ids
