@@ -1,6 +1,7 @@
 // Fuzzes the OpenAI request parsing of the server (request body → validated chat / completion request).
 // The first byte picks the endpoint, the rest is the body. Every rejection must be an HttpError with a 4xx
-// status; an accepted chat request must hold only {role, content: string} messages.
+// status; an accepted chat request holds {role, content} messages whose content is a string (or null beside
+// tool_calls); an accepted completion request holds 1 to max_n non-empty prompts and best_of in [n, max_n].
 #include <string>
 
 #include "fuzz_common.h"
@@ -15,11 +16,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (chat) {
       const whale::server::ChatRequest r = whale::server::parse_chat_request(body, limits);
       FUZZ_REQUIRE(r.messages.is_array() && !r.messages.empty());
-      for (const nlohmann::json& m : r.messages) FUZZ_REQUIRE(m["role"].is_string() && m["content"].is_string());
+      for (const nlohmann::json& m : r.messages)
+        FUZZ_REQUIRE(m["role"].is_string() &&
+                     (m["content"].is_string() || (m["content"].is_null() && m.contains("tool_calls"))));
       FUZZ_REQUIRE(r.gen.n >= 1 && r.gen.n <= limits.max_n);
     } else {
       const whale::server::CompletionRequest r = whale::server::parse_completion_request(body, limits);
-      FUZZ_REQUIRE(!r.prompt.empty());
+      FUZZ_REQUIRE(!r.prompts.empty() && int64_t(r.prompts.size()) * r.best_of <= limits.max_n);
+      FUZZ_REQUIRE(r.best_of >= r.gen.n);
+      for (const whale::server::CompletionPrompt& p : r.prompts) FUZZ_REQUIRE(p.ids ? !p.ids->empty() : !p.text.empty());
     }
   } catch (const whale::server::HttpError& e) {
     FUZZ_REQUIRE(e.status() >= 400 && e.status() < 500);

@@ -1,9 +1,12 @@
 // Request parsing (JSON → validated request, failure paths with status and param) and the streaming text
 // filters (stop strings held back until they cannot match; <think> reasoning split), without a socket.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
+#include "server/fill_in_middle.h"
 #include "server/request.h"
 #include "server/server.h"
 #include "server/text_stream.h"
@@ -94,7 +97,7 @@ TEST(ServerRequest, RejectsWrongTypesNamingTheField) {
       {R"({"messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})", "include_usage"},
       {R"({"messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop"},
       {R"({"messages":[{"role":"user","content":"x"}],"stop":""})", "stop"},
-      {R"({"messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]})", "stop"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stop":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17"]})", "stop"},
       {R"({"messages":[{"role":"user","content":"x"}],"logprobs":1})", "logprobs"},
       {R"({"messages":[{"role":"user","content":"x"}],"top_logprobs":2})", "top_logprobs"},
       {R"({"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21})", "top_logprobs"},
@@ -108,8 +111,9 @@ TEST(ServerRequest, RejectsWrongTypesNamingTheField) {
   }
 }
 
-// Parameters not implemented yet are refused when they would change the answer, and accepted at their neutral
-// values (what clients such as LangChain send by default); never silently ignored.
+// Parameters chat does not take (the deprecated function forms, the completions-only ones) are refused when they
+// would change the answer, and accepted at their neutral values (what clients such as LangChain send by default);
+// never silently ignored.
 TEST(ServerRequest, UnsupportedParametersAreRefusedUnlessNeutral) {
   const std::string base = R"({"messages":[{"role":"user","content":"x"}],)";
   const std::pair<const char*, const char*> refused[] = {
@@ -326,15 +330,97 @@ TEST(ServerRequest, LogprobsFieldsOfBothEndpoints) {
 }
 
 TEST(ServerRequest, ParsesTextCompletions) {
-  EXPECT_EQ(parse_completion_request(R"({"prompt":"abc","max_tokens":3})", kLimits).prompt, "abc");
-  EXPECT_EQ(parse_completion_request(R"({"prompt":["abc"]})", kLimits).prompt, "abc");
-  for (const char* body : {R"({})", R"({"prompt":""})", R"({"prompt":[1,2]})", R"({"prompt":{"a":1}})"}) {
+  CompletionRequest one = parse_completion_request(R"({"prompt":"abc","max_tokens":3})", kLimits);
+  ASSERT_EQ(one.prompts.size(), 1u);
+  EXPECT_EQ(one.prompts[0].text, "abc");
+  EXPECT_FALSE(one.prompts[0].ids);
+  EXPECT_FALSE(one.echo);
+  EXPECT_FALSE(one.suffix);
+  EXPECT_EQ(one.best_of, 1);
+  // Token ids, one prompt or several; several strings.
+  CompletionRequest ids = parse_completion_request(R"({"prompt":[5,0,7]})", kLimits);
+  ASSERT_EQ(ids.prompts.size(), 1u);
+  EXPECT_EQ(ids.prompts[0].ids, (std::vector<int32_t>{5, 0, 7}));
+  CompletionRequest lists = parse_completion_request(R"({"prompt":[[1,2],[3]],"n":2})", kLimits);
+  ASSERT_EQ(lists.prompts.size(), 2u);
+  EXPECT_EQ(lists.prompts[1].ids, (std::vector<int32_t>{3}));
+  CompletionRequest texts = parse_completion_request(R"({"prompt":["a","b","c"]})", kLimits);
+  ASSERT_EQ(texts.prompts.size(), 3u);
+  EXPECT_EQ(texts.prompts[2].text, "c");
+  CompletionRequest fim = parse_completion_request(
+      R"({"prompt":"def f(","suffix":"return x","echo":true,"best_of":3,"n":2})", kLimits);
+  EXPECT_EQ(fim.suffix, "return x");
+  EXPECT_TRUE(fim.echo);
+  EXPECT_EQ(fim.best_of, 3);
+  EXPECT_FALSE(parse_completion_request(R"({"prompt":"a","suffix":""})", kLimits).suffix);
+  const std::pair<const char*, const char*> refused[] = {
+      {R"({})", "prompt"},
+      {R"({"prompt":""})", "prompt"},
+      {R"({"prompt":[]})", "prompt"},
+      {R"({"prompt":[1,"a"]})", "prompt"},
+      {R"({"prompt":[-1]})", "prompt"},
+      {R"({"prompt":[1.5]})", "prompt"},
+      {R"({"prompt":[[]]})", "prompt"},
+      {R"({"prompt":["a",""]})", "prompt"},
+      {R"({"prompt":["a",[1],{"x":1}]})", "prompt"},
+      {R"({"prompt":{"a":1}})", "prompt"},
+      {R"({"prompt":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17"]})", "prompt"},
+      {R"({"prompt":["a","b","c"],"best_of":2})", "prompt"},  // 6 generations > max_n 4
+      {R"({"prompt":"a","echo":1})", "echo"},
+      {R"({"prompt":"a","echo":true,"logprobs":2})", "echo"},
+      {R"({"prompt":"a","suffix":3})", "suffix"},
+      {R"({"prompt":"a","n":3,"best_of":2})", "best_of"},
+      {R"({"prompt":"a","best_of":17})", "best_of"},
+      {R"({"prompt":"a","best_of":2,"stream":true})", "best_of"},
+      {R"({"prompt":"a","functions":[{"name":"f"}]})", "functions"},
+  };
+  for (const auto& [body, param] : refused) {
     try {
       parse_completion_request(body, kLimits);
       ADD_FAILURE() << body;
     } catch (const HttpError& e) {
-      EXPECT_EQ(e.param(), "prompt") << body;
+      EXPECT_EQ(e.status(), 400) << body;
+      EXPECT_EQ(e.param(), param) << body << " → " << e.what();
     }
+  }
+}
+
+// DeepSeek's prefix completion: the last assistant message with "prefix": true leaves the messages and becomes the
+// start of the reply.
+TEST(ServerRequest, AssistantPrefixIsTheLastMessageOnly) {
+  ChatRequest r = parse_chat_request(
+      R"({"messages":[{"role":"user","content":"Write code"},{"role":"assistant","content":"```python\n","prefix":true}]})",
+      kLimits);
+  EXPECT_EQ(r.assistant_prefix, "```python\n");
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0]["role"], "user");
+  EXPECT_FALSE(parse_chat_request(
+                   R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b","prefix":false}]})",
+                   kLimits)
+                   .assistant_prefix);
+  for (const char* body : {
+           R"({"messages":[{"role":"user","content":"a","prefix":true}]})",
+           R"({"messages":[{"role":"assistant","content":"a","prefix":true}]})",
+           R"({"messages":[{"role":"assistant","content":"a","prefix":true},{"role":"user","content":"b"}]})",
+           R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b","prefix":"yes"}]})",
+       }) {
+    Rejection rej = chat_rejection(body);
+    EXPECT_EQ(rej.status, 400) << body;
+    EXPECT_NE(rej.param.find("prefix"), std::string::npos) << body << " → " << rej.param;
+  }
+}
+
+TEST(ServerRequest, AliasesNameTheServedModel) {
+  ServerLimits limits = kLimits;
+  limits.aliases = {"gpt-4o-mini", "deepseek-chat"};
+  const std::string messages = R"("messages":[{"role":"user","content":"x"}])";
+  for (const char* name : {"deepseek-chat", "gpt-4o-mini"})
+    EXPECT_NO_THROW(parse_chat_request(fmt::format(R"({{"model":"{}",{}}})", name, messages), limits)) << name;
+  try {
+    parse_completion_request(R"({"model":"gpt-4","prompt":"a"})", limits);
+    ADD_FAILURE();
+  } catch (const HttpError& e) {
+    EXPECT_EQ(e.status(), 404);
   }
 }
 
@@ -420,6 +506,34 @@ TEST(ServerTextStream, ReasoningSplit) {
   d = split_all(true, {"still thinking </thi"});
   EXPECT_EQ(d.reasoning, "still thinking </thi");
   EXPECT_EQ(d.content, "");
+}
+
+}  // namespace
+}  // namespace whale::server
+
+namespace whale::server {
+namespace {
+
+// Fill in the middle: DeepSeek's layout with its FIM tokens; a vocabulary without FIM tokens is a 400 on suffix.
+TEST(FillInMiddle, PrefixSuffixMiddleWithTheVocabularysTokens) {
+  const std::string fixtures = WHALE_FIXTURES_DIR;
+  const Tokenizer ds = Tokenizer::load(fixtures + "/tokenizer/deepseek-v3");
+  const std::vector<int32_t> ids = fill_in_middle_prompt(ds, "def f(x):\n", "\n    return y");
+  std::vector<int32_t> expected = {ds.bos_id(), ds.token_to_id("<｜fim▁begin｜>")};
+  for (int32_t id : ds.encode("def f(x):\n")) expected.push_back(id);
+  expected.push_back(ds.token_to_id("<｜fim▁hole｜>"));
+  for (int32_t id : ds.encode("\n    return y")) expected.push_back(id);
+  expected.push_back(ds.token_to_id("<｜fim▁end｜>"));
+  EXPECT_EQ(ids, expected);
+  EXPECT_GE(*std::min_element(expected.begin(), expected.end()), 0);  // each FIM token is in the vocabulary
+  const Tokenizer qwen = Tokenizer::load(fixtures + "/gguf/qwen2/source");  // a trimmed vocabulary: no FIM tokens
+  try {
+    fill_in_middle_prompt(qwen, "a", "b");
+    ADD_FAILURE() << "no FIM tokens: expected a 400";
+  } catch (const HttpError& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(e.param(), "suffix");
+  }
 }
 
 }  // namespace

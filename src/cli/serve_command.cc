@@ -1,6 +1,7 @@
 // whale serve --model DIR [--host 127.0.0.1 --port 8080 --api-key KEY|--api-key-file F --parallel N --ctx N
 //              --max-queue N --max-connections N --max-body BYTES
-//              --shutdown-grace S --served-model-name NAME ...]
+//              --shutdown-grace S --served-model-name NAME --alias NAME --cors ORIGIN --log-prompts
+//              --no-access-log ...]
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -72,7 +73,7 @@ void add_serve_command(CLI::App& app) {
     server::ServerOptions server;
     EngineOptions engine;
     size_t threads = 0;
-    bool mmap = false;
+    bool mmap = false, no_access_log = false;
     int64_t grace_s = 10, header_timeout_s = 10, body_timeout_s = 30, idle_timeout_s = 30;
   };
   auto opt = std::make_shared<Options>();
@@ -114,6 +115,15 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0, 3600));
   cmd->add_option("--policy", opt->policy, "the operator's output policy (TOML rules; see README)");
   cmd->add_option("--served-model-name", opt->name, "model id in the API (default: the directory name)");
+  cmd->add_option("--alias", opt->server.limits.aliases,
+                  "another model name requests may give (repeatable; answers name the served model)")
+      ->check([](const std::string& a) { return a.empty() ? std::string("an alias cannot be empty") : std::string(); });
+  cmd->add_option("--cors", opt->server.cors_origins,
+                  "origin whose web pages may call the API, e.g. https://app.example (repeatable; '*': any)");
+  cmd->add_flag("--no-access-log", opt->no_access_log, "no line per request on stderr");
+  cmd->add_flag("--log-prompts", opt->server.access_log.bodies,
+                "add each request body (its first 1000 bytes) to the access log")
+      ->excludes("--no-access-log");
   add_threads_option(cmd, opt->threads);
   add_mmap_option(cmd, opt->mmap);
   cmd->callback([opt] {
@@ -127,6 +137,7 @@ void add_serve_command(CLI::App& app) {
                    "anyone who can reach this address can "
                    "use the model (set --api-key-file)\n",
                    so.host.c_str());
+    so.access_log.enabled = !opt->no_access_log;
     so.transport.header_timeout = std::chrono::seconds(opt->header_timeout_s);
     so.transport.body_timeout = std::chrono::seconds(opt->body_timeout_s);
     so.transport.idle_timeout = std::chrono::seconds(opt->idle_timeout_s);

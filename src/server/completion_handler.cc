@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <limits>
@@ -9,6 +10,7 @@
 #include <random>
 
 #include "grammar/grammar_constraint.h"
+#include "server/fill_in_middle.h"
 #include "server/logprobs_json.h"
 #include "server/tools/forced_call_constraint.h"
 #include "server/tools/tool_call.h"
@@ -45,10 +47,26 @@ HttpError shutting_down() {
 // How often a request's thread looks at its job, its client and the shutdown flag.
 constexpr std::chrono::milliseconds kPoll{100};
 
-json usage_json(const GenerationJob& job) {
-  return {{"prompt_tokens", job.prompt_tokens()},
+// OpenAI's usage with DeepSeek's fields: the prompt cache ones (no prefix cache yet: every prompt token a miss) and
+// the reasoning tokens.
+json usage_json(int64_t prompt_tokens, const GenerationJob& job) {
+  return {{"prompt_tokens", prompt_tokens},
           {"completion_tokens", job.completion_tokens()},
-          {"total_tokens", job.prompt_tokens() + job.completion_tokens()}};
+          {"total_tokens", prompt_tokens + job.completion_tokens()},
+          {"prompt_tokens_details", {{"cached_tokens", 0}}},
+          {"completion_tokens_details", {{"reasoning_tokens", job.reasoning_tokens()}}},
+          {"prompt_cache_hit_tokens", 0},
+          {"prompt_cache_miss_tokens", prompt_tokens}};
+}
+
+// The mean log-probability per token of a finished choice (best_of ranks by it); an empty answer ranks last.
+double mean_logprob(const ChoiceDelta& a) {
+  const size_t n = a.content_logprobs.size() + a.reasoning_logprobs.size();
+  if (n == 0) return -std::numeric_limits<double>::infinity();
+  double sum = 0;
+  for (const auto* tokens : {&a.content_logprobs, &a.reasoning_logprobs})
+    for (const SampledToken& t : *tokens) sum += t.logprob;
+  return sum / double(n);
 }
 
 std::string sse(const json& chunk) { return "data: " + chunk.dump() + "\n\n"; }
@@ -93,8 +111,10 @@ void CompletionHandler::chat(const HttpRequest& req, ResponseSink& sink, const s
   if (!r.tools.tools.empty()) extra["tools"] = r.tools.tools;
   ChatPrompt prompt;  // message strings encoded as text: only the template's markup becomes special tokens
   try {
-    prompt = model_.chat_template->render_for_encoding(
-        model_.tokenizer, tools::messages_for_template(format, r.messages), /*add_generation_prompt=*/true, extra);
+    prompt = model_.chat_template->render_for_encoding(model_.tokenizer,
+                                                       tools::messages_for_template(format, r.messages),
+                                                       /*add_generation_prompt=*/true, extra,
+                                                       r.assistant_prefix.value_or(""));
   } catch (const Error& e) {  // e.g. the template's raise_exception on a role order it does not accept
     throw HttpError(400, fmt::format("the chat template rejected the messages: {}", e.what()), "messages");
   }
@@ -110,14 +130,16 @@ void CompletionHandler::chat(const HttpRequest& req, ResponseSink& sink, const s
           specs, vocab_index(), grammar::ConstraintOptions{.stop_ids = model_.stop_ids, .reasoning_first = reasoning});
     };
   }
-  run(Kind::kChat, std::move(prompt.ids), r.gen,
+  const bool in_reasoning = ends_inside_think(prompt.text);
+  run(Kind::kChat, {.prompts = {std::move(prompt.ids)}, .per_prompt = r.gen.n, .make_constraint = std::move(forced)},
+      r.gen,
       {.stop = r.gen.stop,
        .split_reasoning = true,
-       .in_reasoning = ends_inside_think(prompt.text),
+       .in_reasoning = in_reasoning,
        .policy = policy ? &*policy : nullptr,
        .tool_format = r.tools.parse_calls() ? format : tools::ToolFormat::kNone,
        .max_tool_calls = r.tools.parallel ? std::numeric_limits<size_t>::max() : 1},
-      sink, std::move(forced));
+      sink);
 }
 
 tools::ToolFormat CompletionHandler::tool_format() const {
@@ -127,63 +149,101 @@ tools::ToolFormat CompletionHandler::tool_format() const {
   return tool_format_;
 }
 
-void CompletionHandler::completion(const HttpRequest& req, ResponseSink& sink, const std::string& key_id) {
-  CompletionRequest r = parse_completion_request(req.body, options_.limits);
-  const std::optional<KeyPolicy> policy = policy_for(key_id, json(r.prompt), "prompt");
-  std::vector<int32_t> ids;
-  if (model_.tokenizer.add_bos_token() && model_.tokenizer.bos_id() >= 0) ids.push_back(model_.tokenizer.bos_id());
-  std::vector<int32_t> text = model_.tokenizer.encode(r.prompt);
-  ids.insert(ids.end(), text.begin(), text.end());
-  run(Kind::kText, std::move(ids), r.gen, {.stop = r.gen.stop, .policy = policy ? &*policy : nullptr}, sink);
+std::vector<std::vector<int32_t>> CompletionHandler::completion_prompts(const CompletionRequest& r,
+                                                                       std::vector<std::string>& texts) const {
+  const Tokenizer& tokenizer = model_.tokenizer;
+  std::vector<std::vector<int32_t>> prompts;
+  for (size_t i = 0; i < r.prompts.size(); ++i) {
+    const CompletionPrompt& p = r.prompts[i];
+    if (p.ids) {
+      for (int32_t id : *p.ids)
+        if (!tokenizer.is_valid_id(id))
+          throw HttpError(400, fmt::format("'prompt' holds token id {}, which this model's vocabulary lacks", id),
+                          "prompt", "invalid_value");
+      texts.push_back(tokenizer.decode(*p.ids));
+    } else {
+      texts.push_back(p.text);
+    }
+    if (r.suffix) {
+      prompts.push_back(fill_in_middle_prompt(tokenizer, texts.back(), *r.suffix));
+    } else if (p.ids) {
+      prompts.push_back(*p.ids);
+    } else {
+      std::vector<int32_t> ids;
+      if (tokenizer.add_bos_token() && tokenizer.bos_id() >= 0) ids.push_back(tokenizer.bos_id());
+      for (int32_t id : tokenizer.encode(p.text)) ids.push_back(id);
+      prompts.push_back(std::move(ids));
+    }
+  }
+  return prompts;
 }
 
-void CompletionHandler::run(Kind kind, std::vector<int32_t> prompt, const GenerationRequest& gen,
-                            const JobOptions& job_options, ResponseSink& sink,
-                            const ConstraintFactory& make_constraint) {
-  const int64_t ctx = model_.engine.ctx(), n_prompt = int64_t(prompt.size());
+void CompletionHandler::completion(const HttpRequest& req, ResponseSink& sink, const std::string& key_id) {
+  CompletionRequest r = parse_completion_request(req.body, options_.limits);
+  std::vector<std::string> texts;
+  Plan plan{.prompts = completion_prompts(r, texts), .per_prompt = r.best_of};
+  json checked = json(texts);
+  if (r.suffix) checked.push_back(*r.suffix);  // the model reads it too
+  const std::optional<KeyPolicy> policy = policy_for(key_id, checked, "prompt");
+  if (r.echo) plan.echo = std::move(texts);
+  run(Kind::kText, std::move(plan), r.gen, {.stop = r.gen.stop, .policy = policy ? &*policy : nullptr}, sink);
+}
+
+int64_t CompletionHandler::Plan::prompt_tokens() const {
+  int64_t n = 0;
+  for (const std::vector<int32_t>& p : prompts) n += int64_t(p.size());
+  return n;
+}
+
+void CompletionHandler::run(Kind kind, Plan plan, const GenerationRequest& gen, const JobOptions& job_options,
+                            ResponseSink& sink) {
+  const int64_t ctx = model_.engine.ctx();
   const char* prompt_param = kind == Kind::kChat ? "messages" : "prompt";
   try {  // the ranges were checked when parsing; logit_bias ids need the vocabulary
     gen.adjust.validate(model_.engine.options().vocab_limit);
   } catch (const Error& e) {
     throw HttpError(400, e.what(), "logit_bias", "invalid_value");
   }
-  if (n_prompt + 1 > ctx)
-    throw HttpError(400,
-                    fmt::format("This model's maximum context length is {} tokens. However, your "
-                                "{} resulted "
-                                "in {} tokens (at least 1 more is needed for the completion).",
-                                ctx, prompt_param, n_prompt),
-                    prompt_param, "context_length_exceeded");
+  // best_of ranks the generations by their log-probabilities: they are computed even when not asked for.
+  const int64_t logprobs = plan.per_prompt > gen.n ? std::max<int64_t>(gen.logprobs, 0) : gen.logprobs;
   std::vector<EngineRequest> choices;
-  for (int64_t i = 0; i < gen.n; ++i) {
-    EngineRequest r{.prompt = prompt,
-                    .sampling = gen.sampling,
-                    .max_new_tokens = std::min(gen.max_tokens.value_or(ctx), ctx - n_prompt),
-                    .stop_ids = model_.stop_ids,
-                    .logprobs = gen.logprobs,
-                    .adjust = gen.adjust};
-    r.sampling.seed = gen.seeded ? gen.sampling.seed + uint64_t(i) : random_seed();
-    if (make_constraint)  // each choice walks its constraint on its own
-      r.constraint = make_constraint();
-    else if (gen.response_format)
-      r.constraint = std::make_shared<grammar::GrammarConstraint>(
-          gen.response_format, vocab_index(),
-          grammar::ConstraintOptions{.stop_ids = model_.stop_ids, .reasoning_first = job_options.in_reasoning});
-    choices.push_back(std::move(r));
+  for (const std::vector<int32_t>& prompt : plan.prompts) {
+    const int64_t n_prompt = int64_t(prompt.size());
+    if (n_prompt + 1 > ctx)
+      throw HttpError(400,
+                      fmt::format("This model's maximum context length is {} tokens. However, your {} resulted in {} "
+                                  "tokens (at least 1 more is needed for the completion).",
+                                  ctx, prompt_param, n_prompt),
+                      prompt_param, "context_length_exceeded");
+    for (int64_t i = 0; i < plan.per_prompt; ++i) {
+      EngineRequest r{.prompt = prompt,
+                      .sampling = gen.sampling,
+                      .max_new_tokens = std::min(gen.max_tokens.value_or(ctx), ctx - n_prompt),
+                      .stop_ids = model_.stop_ids,
+                      .logprobs = logprobs,
+                      .adjust = gen.adjust};
+      r.sampling.seed = gen.seeded ? gen.sampling.seed + uint64_t(i) : random_seed();
+      if (plan.make_constraint)  // each choice walks its constraint on its own
+        r.constraint = plan.make_constraint();
+      else if (gen.response_format)
+        r.constraint = std::make_shared<grammar::GrammarConstraint>(
+            gen.response_format, vocab_index(),
+            grammar::ConstraintOptions{.stop_ids = model_.stop_ids, .reasoning_first = job_options.in_reasoning});
+      choices.push_back(std::move(r));
+    }
   }
   JobOptions options = job_options;
-  options.logprobs = gen.logprobs >= 0;  // the engine requests above ask for them
-  GenerationJob job(model_.engine, model_.tokenizer, choices,
-                    options);  // its destructor cancels what still runs
+  options.logprobs = logprobs >= 0;  // the engine requests above ask for them
+  GenerationJob job(model_.engine, model_.tokenizer, choices, options);  // its destructor cancels what still runs
   const bool chat = kind == Kind::kChat;
   json head = {{"id", (chat ? "chatcmpl-" : "cmpl-") + random_hex(24)},
                {"object", chat ? (gen.stream ? "chat.completion.chunk" : "chat.completion") : "text_completion"},
                {"created", unix_time()},
                {"model", options_.limits.model_name}};
   if (gen.stream)
-    stream(chat, job, gen, std::move(head), sink);
+    stream(chat, job, plan, gen, std::move(head), sink);
   else
-    respond_whole(chat, job, gen, job_options, std::move(head), sink);
+    respond_whole(chat, job, plan, gen, job_options, std::move(head), sink);
 }
 
 std::shared_ptr<const grammar::VocabIndex> CompletionHandler::vocab_index() const {
@@ -198,9 +258,9 @@ json CompletionHandler::logprobs_json(bool chat, const GenerationRequest& gen, c
   return completion_logprobs_json(d.content_logprobs, model_.tokenizer, text_offset);
 }
 
-void CompletionHandler::respond_whole(bool chat, GenerationJob& job, const GenerationRequest& gen,
+void CompletionHandler::respond_whole(bool chat, GenerationJob& job, const Plan& plan, const GenerationRequest& gen,
                                       const JobOptions& job_options, json head, ResponseSink& sink) {
-  std::vector<ChoiceDelta> acc(size_t(gen.n));
+  std::vector<ChoiceDelta> acc(plan.prompts.size() * size_t(plan.per_prompt));
   while (!job.done()) {
     job.wait_finished(kPoll);
     for (ChoiceDelta& d : job.poll(std::chrono::milliseconds(0))) {
@@ -218,30 +278,48 @@ void CompletionHandler::respond_whole(bool chat, GenerationJob& job, const Gener
   }
   json out = std::move(head);
   out["choices"] = json::array();
-  for (int64_t i = 0; i < gen.n; ++i) {
-    const ChoiceDelta& a = acc[size_t(i)];
-    int64_t text_offset = 0;
-    json c = {{"index", i}, {"logprobs", logprobs_json(chat, gen, a, text_offset)}, {"finish_reason", a.finish_reason}};
-    if (chat) {
-      c["message"] = {{"role", "assistant"}, {"content", a.content}};
-      if (!a.tool_calls.empty()) {  // OpenAI: content null when the answer is only calls
-        if (a.content.empty()) c["message"]["content"] = nullptr;
-        c["message"]["tool_calls"] = tools::tool_calls_json(a.tool_calls, /*with_index=*/false);
-      }
-      if (job_options.in_reasoning || !a.reasoning.empty()) c["message"]["reasoning_content"] = a.reasoning;
-    } else {
-      c["text"] = a.content;
-    }
-    out["choices"].push_back(std::move(c));
+  for (size_t p = 0; p < plan.prompts.size(); ++p) {
+    // This prompt's generations, the likeliest first when there are more than n (best_of).
+    std::vector<size_t> order(size_t(plan.per_prompt));
+    for (size_t k = 0; k < order.size(); ++k) order[k] = p * order.size() + k;
+    if (plan.per_prompt > gen.n)
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t x, size_t y) { return mean_logprob(acc[x]) > mean_logprob(acc[y]); });
+    for (int64_t i = 0; i < gen.n; ++i)
+      out["choices"].push_back(choice_json(chat, gen, job_options, acc[order[size_t(i)]], int64_t(p) * gen.n + i,
+                                           plan.echo.empty() ? "" : plan.echo[p]));
   }
-  out["usage"] = usage_json(job);
-  metrics_.add_tokens(job.prompt_tokens(), job.completion_tokens());
-  if (auto t = job.time_to_first_token()) metrics_.observe_ttft(*t);
+  out["usage"] = usage_json(plan.prompt_tokens(), job);
+  account(plan, job, sink);
   sink.respond({.body = out.dump()});
 }
 
-void CompletionHandler::stream(bool chat, GenerationJob& job, const GenerationRequest& gen, json head,
-                               ResponseSink& sink) {
+void CompletionHandler::account(const Plan& plan, const GenerationJob& job, ResponseSink& sink) {
+  metrics_.add_tokens(plan.prompt_tokens(), job.completion_tokens());
+  if (auto t = job.time_to_first_token()) metrics_.observe_ttft(*t);
+  sink.annotate(fmt::format("{}+{}", plan.prompt_tokens(), job.completion_tokens()));  // the access log's tokens
+}
+
+json CompletionHandler::choice_json(bool chat, const GenerationRequest& gen, const JobOptions& job_options,
+                                    const ChoiceDelta& a, int64_t index, const std::string& echo) const {
+  int64_t text_offset = int64_t(echo.size());
+  json c = {{"index", index}, {"logprobs", logprobs_json(chat, gen, a, text_offset)}, {"finish_reason", a.finish_reason}};
+  if (!chat) {
+    c["text"] = echo + a.content;
+    return c;
+  }
+  c["message"] = {{"role", "assistant"}, {"content", a.content}};
+  if (!a.tool_calls.empty()) {  // OpenAI: content null when the answer is only calls
+    if (a.content.empty()) c["message"]["content"] = nullptr;
+    c["message"]["tool_calls"] = tools::tool_calls_json(a.tool_calls, /*with_index=*/false);
+  }
+  if (job_options.in_reasoning || !a.reasoning.empty()) c["message"]["reasoning_content"] = a.reasoning;
+  return c;
+}
+
+void CompletionHandler::stream(bool chat, GenerationJob& job, const Plan& plan, const GenerationRequest& gen,
+                               json head, ResponseSink& sink) {
+  const int64_t n_choices = int64_t(plan.prompts.size()) * gen.n;  // per_prompt == n: best_of is not streamed
   if (!sink.begin_stream({.content_type = "text/event-stream", .headers = {{"Cache-Control", "no-cache"}}})) return;
   Clock::time_point last_write = Clock::now();
   auto write = [&](const std::string& s) {
@@ -254,14 +332,19 @@ void CompletionHandler::stream(bool chat, GenerationJob& job, const GenerationRe
     if (gen.include_usage) c["usage"] = nullptr;
     return sse(c);
   };
-  if (chat)  // chat streams open with the role
-    for (int64_t i = 0; i < gen.n; ++i)
-      if (!write(chunk(json::array({{{"index", i},
-                                     {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                     {"logprobs", nullptr},
-                                     {"finish_reason", nullptr}}}))))
-        return;
-  std::vector<int64_t> text_offsets(size_t(gen.n), 0);
+  std::vector<int64_t> text_offsets(size_t(n_choices), 0);
+  for (int64_t i = 0; i < n_choices; ++i) {  // chat streams open with the role, echoed completions with the prompt
+    json opening = {{"index", i}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+    if (chat) {
+      opening["delta"] = {{"role", "assistant"}, {"content", ""}};
+    } else if (!plan.echo.empty()) {
+      opening["text"] = plan.echo[size_t(i / gen.n)];
+      text_offsets[size_t(i)] = int64_t(plan.echo[size_t(i / gen.n)].size());
+    } else {
+      continue;
+    }
+    if (!write(chunk(json::array({opening})))) return;
+  }
   for (;;) {
     std::vector<ChoiceDelta> deltas = job.poll(kPoll);
     if (job.error()) {  // OpenAI streams a failure as an error event and ends the stream
@@ -288,12 +371,11 @@ void CompletionHandler::stream(bool chat, GenerationJob& job, const GenerationRe
       if (gen.include_usage) {
         json u = head;
         u["choices"] = json::array();
-        u["usage"] = usage_json(job);
+        u["usage"] = usage_json(plan.prompt_tokens(), job);
         if (!write(sse(u))) return;
       }
       if (!write("data: [DONE]\n\n")) return;
-      metrics_.add_tokens(job.prompt_tokens(), job.completion_tokens());
-      if (auto t = job.time_to_first_token()) metrics_.observe_ttft(*t);
+      account(plan, job, sink);
       return sink.end_stream();
     }
     if (aborting_.load()) {  // shutdown: the client learns why its stream ends early

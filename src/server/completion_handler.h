@@ -40,12 +40,29 @@ class CompletionHandler {
   std::optional<KeyPolicy> policy_for(const std::string& key_id, const nlohmann::json& texts, const char* param) const;
   // A new constraint for each choice (a forced tool call); without one, gen.response_format's grammar if any.
   using ConstraintFactory = std::function<std::shared_ptr<TokenConstraint>()>;
-  // Checks the prompt against the context, starts the job and writes the response (JSON or a stream).
-  void run(Kind kind, std::vector<int32_t> prompt, const GenerationRequest& gen, const JobOptions& job_options,
-           ResponseSink& sink, const ConstraintFactory& make_constraint = nullptr);
-  void respond_whole(bool chat, GenerationJob& job, const GenerationRequest& gen, const JobOptions& job_options,
-                     nlohmann::json head, ResponseSink& sink);
-  void stream(bool chat, GenerationJob& job, const GenerationRequest& gen, nlohmann::json head, ResponseSink& sink);
+  // What one request generates: per_prompt generations of each prompt (best_of; >= gen.n), of which the gen.n
+  // likeliest per token are answered, as choices prompt * n + i.
+  struct Plan {
+    std::vector<std::vector<int32_t>> prompts;
+    std::vector<std::string> echo;  // empty, or per prompt: the text each of its choices starts with
+    int64_t per_prompt = 1;
+    ConstraintFactory make_constraint;
+    int64_t prompt_tokens() const;
+  };
+  // Checks the prompts against the context, starts the job and writes the response (JSON or a stream).
+  void run(Kind kind, Plan plan, const GenerationRequest& gen, const JobOptions& job_options, ResponseSink& sink);
+  void respond_whole(bool chat, GenerationJob& job, const Plan& plan, const GenerationRequest& gen,
+                     const JobOptions& job_options, nlohmann::json head, ResponseSink& sink);
+  // A generation that completed: its tokens into the metrics and the access log.
+  void account(const Plan& plan, const GenerationJob& job, ResponseSink& sink);
+  void stream(bool chat, GenerationJob& job, const Plan& plan, const GenerationRequest& gen, nlohmann::json head,
+              ResponseSink& sink);
+  // Completions: each prompt's ids (text with BOS as the tokenizer adds it, fill-in-the-middle with a suffix, or the
+  // client's ids, checked against the vocabulary) and its text (for the policy and echo).
+  std::vector<std::vector<int32_t>> completion_prompts(const CompletionRequest& r, std::vector<std::string>& texts) const;
+  // One choice of a whole (not streamed) answer; echo: the text a completion's choice starts with.
+  nlohmann::json choice_json(bool chat, const GenerationRequest& gen, const JobOptions& job_options,
+                             const ChoiceDelta& a, int64_t index, const std::string& echo) const;
   // The choice's "logprobs" for the tokens of one delta (or of the whole answer); null when not asked for.
   nlohmann::json logprobs_json(bool chat, const GenerationRequest& gen, const ChoiceDelta& d,
                                int64_t& text_offset) const;

@@ -9,7 +9,6 @@ GenerationJob::GenerationJob(BatchEngine& engine, const Tokenizer& tokenizer, co
     : engine_(engine), tokenizer_(tokenizer), options_(options) {
   choices_.reserve(choices.size());
   for (size_t i = 0; i < choices.size(); ++i) choices_.emplace_back(tokenizer, options);
-  if (!choices.empty()) prompt_tokens_ = int64_t(choices[0].prompt.size());
   for (size_t i = 0; i < choices.size(); ++i) {
     auto push = [channel = channel_](Event event) {
       const bool finish = event.finish.has_value();
@@ -49,6 +48,12 @@ void GenerationJob::cancel() {
 int64_t GenerationJob::completion_tokens() const {
   int64_t n = 0;
   for (const Choice& c : choices_) n += c.tokens;
+  return n;
+}
+
+int64_t GenerationJob::reasoning_tokens() const {
+  int64_t n = 0;
+  for (const Choice& c : choices_) n += c.reasoning_tokens;
   return n;
 }
 
@@ -122,6 +127,7 @@ void GenerationJob::emit(size_t index, const std::string& text, const SampledTok
   } else {
     d.content = text;
   }
+  if (token && reasoning_token) ++c.reasoning_tokens;
   if (options_.logprobs && token && !tokenizer_.is_special(token->id))
     (reasoning_token ? d.reasoning_logprobs : d.content_logprobs).push_back(*token);
   if (apply_policy(c, d, last)) {

@@ -64,8 +64,9 @@ class GenerationJob {
   const std::optional<std::string>& error() const { return error_; }
   void cancel();
 
-  int64_t prompt_tokens() const { return prompt_tokens_; }
   int64_t completion_tokens() const;
+  // The generated tokens the reasoning split put inside <think>…</think> (DeepSeek's reasoning_tokens).
+  int64_t reasoning_tokens() const;
   // Seconds from construction to the first generated token, once there is one.
   std::optional<double> time_to_first_token() const { return ttft_; }
 
@@ -101,7 +102,7 @@ class GenerationJob {
     std::optional<PolicyStream> reasoning_policy, content_policy;
     bool reasoning_policy_done = false;
     std::optional<tools::ToolCallParser> tool_parser;  // after the policy: its rules see the calls' text too
-    int64_t tokens = 0;
+    int64_t tokens = 0, reasoning_tokens = 0;
     bool finished = false;
   };
   void handle(const Event& event, std::vector<ChoiceDelta>& out);
@@ -119,7 +120,6 @@ class GenerationJob {
   std::shared_ptr<Channel> channel_ = std::make_shared<Channel>();
   std::vector<Choice> choices_;
   size_t n_finished_ = 0;
-  int64_t prompt_tokens_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::optional<double> ttft_;
   std::optional<std::string> error_;

@@ -104,6 +104,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
   bool gone() const { return gone_.load(); }
+  void post_note(std::string note) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), note = std::move(note)]() mutable {
+      self->head_.note = std::move(note);  // the strand runs this before the response's last write posted later
+    });
+  }
 
  private:
   // Runs `start` (which posts an operation completing `done`) and waits for it, bounded by the write deadline.
@@ -149,6 +154,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec)
       return send(error_response(400, fmt::format("malformed HTTP request: {}", ec.message()), "bad_request"), true);
     const auto& msg = parser_->get();
+    head_.received = std::chrono::steady_clock::now();
     head_.method = std::string(msg.method_string());
     head_.target = std::string(msg.target());
     head_.path = head_.target.substr(0, head_.target.find('?'));
@@ -330,6 +336,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       c_->post_stream_end();
     }
     bool client_gone() const override { return c_->gone(); }
+    void annotate(std::string note) override { c_->post_note(std::move(note)); }
 
    private:
     enum class State { kNone, kStreaming, kEnded };

@@ -36,6 +36,8 @@ struct HttpRequest {
   Headers headers;
   std::string body;
   std::string remote;  // peer address
+  std::chrono::steady_clock::time_point received{};  // when its header was read (epoch: never read)
+  std::string note;  // for the access log: what the handler attached with ResponseSink::annotate
   // The value of a header (case-insensitive name); empty when absent.
   std::string header(std::string_view name) const;
 };
@@ -61,6 +63,8 @@ class ResponseSink {
   virtual void end_stream() = 0;
   // The client closed its side (or the connection failed) while the request ran.
   virtual bool client_gone() const = 0;
+  // Attaches a note for HttpHandler::log (token counts), never sent; call it before the response's last write.
+  virtual void annotate(std::string note) = 0;
 };
 
 class HttpHandler {
@@ -71,7 +75,8 @@ class HttpHandler {
   // Called on an I/O thread with the whole request: respond at once, or keep the sink and respond later from another
   // thread (the connection waits, watching for a hang-up).
   virtual void handle(HttpRequest request, std::shared_ptr<ResponseSink> sink) = 0;
-  // After each response (status as sent; 0 when the connection failed before one was sent).
+  // After each response (status as sent; 0 when the connection failed before one was sent), with the request's header
+  // and the note its handler attached.
   virtual void log(const HttpRequest& request, int status) = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "server/request.h"
 
+#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -63,29 +64,36 @@ void check_model(const json& j, const ServerLimits& limits) {
   const json* model = field(j, "model");
   if (!model) return;  // optional here: there is one served model
   if (!model->is_string()) bad("model", "'model' must be a string");
-  if (model->get<std::string>() != limits.model_name)
+  const std::string& name = model->get_ref<const std::string&>();
+  if (name != limits.model_name && std::find(limits.aliases.begin(), limits.aliases.end(), name) == limits.aliases.end())
     throw HttpError(404, fmt::format("The model '{}' does not exist; this server serves '{}'",
                                      model->get<std::string>(), limits.model_name),
                     "model", "model_not_found");
 }
 
-// OpenAI parameters this server does not implement yet. Their neutral values (what clients send by default) are
+// Completions-only parameters sent to the chat endpoint: their neutral values (what some clients send anyway) are
 // accepted; anything else is a 400 naming the parameter, never silently ignored.
-void refuse_unsupported(const json& j) {
+void refuse_completion_only(const json& j) {
+  auto refuse = [](const char* name) {
+    throw HttpError(400, fmt::format("'{}' is a /v1/completions parameter; chat completions do not take it", name),
+                    name, "unsupported_parameter");
+  };
+  if (const json* v = field(j, "echo"); v && !(v->is_boolean() && !v->get<bool>())) refuse("echo");
+  if (const json* v = field(j, "suffix"); v && !(v->is_string() && v->get_ref<const std::string&>().empty()))
+    refuse("suffix");
+  if (const json* v = field(j, "best_of"); v && !(v->is_number_integer() && v->get<int64_t>() == 1)) refuse("best_of");
+}
+
+// The deprecated forms of tools / tool_choice: only their neutral values (parse_tools reads the current ones).
+void refuse_deprecated_functions(const json& j) {
   auto unsupported = [](const char* name, const std::string& accepted) {
-    throw HttpError(400, fmt::format("'{}' is not supported by this server yet (accepted: {})", name, accepted), name,
+    throw HttpError(400, fmt::format("'{}' is not supported by this server (accepted: {})", name, accepted), name,
                     "unsupported_parameter");
   };
-  // The deprecated forms of tools / tool_choice (parse_tools below reads those).
   if (const json* v = field(j, "functions"); v && !(v->is_array() && v->empty()))
     unsupported("functions", "[] (use 'tools')");
   if (const json* v = field(j, "function_call"); v && !(v->is_string() && (*v == "none" || *v == "auto")))
     unsupported("function_call", "\"none\" or \"auto\" (use 'tool_choice')");
-  if (const json* v = field(j, "echo"); v && !(v->is_boolean() && !v->get<bool>())) unsupported("echo", "false");
-  if (const json* v = field(j, "suffix"); v && !(v->is_string() && v->get_ref<const std::string&>().empty()))
-    unsupported("suffix", "\"\"");
-  if (const json* v = field(j, "best_of"); v && !(v->is_number_integer() && v->get<int64_t>() == 1))
-    unsupported("best_of", "1");
 }
 
 // A function (or response_format schema) name: 1 to 64 letters, digits, '_' or '-'.
@@ -131,7 +139,6 @@ std::shared_ptr<const grammar::JsonGrammar> parse_response_format(const json& j,
 }
 
 GenerationRequest parse_generation(const json& j, const std::string& body, const ServerLimits& limits) {
-  refuse_unsupported(j);
   GenerationRequest g;
   g.response_format = parse_response_format(j, body);
   g.sampling = limits.default_sampling;
@@ -353,6 +360,8 @@ json parse_message_tool_calls(const json& tool_calls, size_t index) {
 ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limits) {
   json j = parse_body(body, limits);
   check_model(j, limits);
+  refuse_completion_only(j);
+  refuse_deprecated_functions(j);
   ChatRequest r{.gen = parse_generation(j, body, limits), .messages = json::array()};
   const json* messages = field(j, "messages");
   if (!messages) bad("messages", "'messages' is required");
@@ -383,6 +392,13 @@ ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limi
       if (!id || !id->is_string()) bad(at + ".tool_call_id", fmt::format("'{}.tool_call_id' must be a string", at));
       normal["tool_call_id"] = *id;
     }
+    if (get_bool(m, "prefix").value_or(false)) {  // DeepSeek: the reply continues this message
+      if (role_name != "assistant" || i == 0 || i + 1 != messages->size() || tool_calls || !content)
+        bad(at + ".prefix", fmt::format("'{}.prefix' is allowed only on the last message (not the first), an "
+                                        "assistant message with content and no tool_calls", at));
+      r.assistant_prefix = normal["content"].get<std::string>();
+      continue;
+    }
     r.messages.push_back(std::move(normal));
   }
   r.tools = parse_tools(j, body);
@@ -394,18 +410,74 @@ ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limi
   return r;
 }
 
+namespace {
+
+// Token ids of a prompt: a non-empty array of integers in [0, 2^31).
+std::vector<int32_t> prompt_ids(const json& array, const std::string& param) {
+  if (array.empty()) bad("prompt", fmt::format("'{}' must not be empty", param));
+  std::vector<int32_t> ids;
+  for (const json& id : array) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+      bad("prompt", fmt::format("'{}' must hold token ids (integers >= 0)", param));
+    ids.push_back(int32_t(id.get<int64_t>()));
+  }
+  return ids;
+}
+
+CompletionPrompt prompt_text(const json& text, const std::string& param) {
+  if (text.get_ref<const std::string&>().empty()) bad("prompt", fmt::format("'{}' must not be empty", param));
+  return {.text = text.get<std::string>()};
+}
+
+// "prompt": a string, an array of token ids, or an array of strings or of token-id arrays (one prompt each).
+std::vector<CompletionPrompt> parse_prompts(const json& j, const ServerLimits& limits) {
+  const json* prompt = field(j, "prompt");
+  if (!prompt) bad("prompt", "'prompt' is required");
+  const char* shapes = "'prompt' must be a string, an array of token ids, or an array of strings or of token-id arrays";
+  if (prompt->is_string()) return {prompt_text(*prompt, "prompt")};
+  if (!prompt->is_array() || prompt->empty()) bad("prompt", shapes);
+  if ((*prompt)[0].is_number()) return {{.ids = prompt_ids(*prompt, "prompt")}};
+  if (int64_t(prompt->size()) > limits.max_n)
+    bad("prompt", fmt::format("'prompt' holds {} prompts; at most {} are allowed", prompt->size(), limits.max_n));
+  std::vector<CompletionPrompt> prompts;
+  for (size_t i = 0; i < prompt->size(); ++i) {
+    const json& p = (*prompt)[i];
+    const std::string at = fmt::format("prompt[{}]", i);
+    if (p.is_string())
+      prompts.push_back(prompt_text(p, at));
+    else if (p.is_array())
+      prompts.push_back({.ids = prompt_ids(p, at)});
+    else
+      bad("prompt", shapes);
+  }
+  return prompts;
+}
+
+}  // namespace
+
 CompletionRequest parse_completion_request(const std::string& body, const ServerLimits& limits) {
   json j = parse_body(body, limits);
   check_model(j, limits);
+  refuse_deprecated_functions(j);
   CompletionRequest r;
   r.gen = parse_generation(j, body, limits);
   r.gen.logprobs = get_top_count(j, "logprobs").value_or(-1);
-  const json* prompt = field(j, "prompt");
-  if (!prompt) bad("prompt", "'prompt' is required");
-  if (prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) prompt = &(*prompt)[0];
-  if (!prompt->is_string()) bad("prompt", "'prompt' must be a string (or an array holding one string)");
-  r.prompt = prompt->get<std::string>();
-  if (r.prompt.empty()) bad("prompt", "'prompt' must not be empty");
+  r.prompts = parse_prompts(j, limits);
+  r.echo = get_bool(j, "echo").value_or(false);
+  if (r.echo && r.gen.logprobs >= 0)
+    bad("echo", "'echo' with 'logprobs' is not supported: this server does not compute the prompt's log-probabilities");
+  if (const json* suffix = field(j, "suffix")) {
+    if (!suffix->is_string()) bad("suffix", "'suffix' must be a string");
+    if (!suffix->get_ref<const std::string&>().empty()) r.suffix = suffix->get<std::string>();
+  }
+  r.best_of = get_int(j, "best_of").value_or(r.gen.n);
+  if (r.best_of < r.gen.n || r.best_of > limits.max_n)
+    bad("best_of", fmt::format("'best_of' must be in [n, {}] (n = {}), got {}", limits.max_n, r.gen.n, r.best_of));
+  if (r.gen.stream && r.best_of > r.gen.n) bad("best_of", "'best_of' greater than 'n' cannot be streamed");
+  const int64_t generations = int64_t(r.prompts.size()) * r.best_of;
+  if (generations > limits.max_n)
+    bad("prompt", fmt::format("{} prompts × best_of {} = {} generations; at most {} are allowed per request",
+                              r.prompts.size(), r.best_of, generations, limits.max_n));
   return r;
 }
 

@@ -21,9 +21,10 @@ namespace whale::server {
 
 struct ServerLimits {
   std::string model_name = "whale";  // the served model; a request naming another one is rejected
+  std::vector<std::string> aliases;  // other names a request may give it (--alias); answers still say model_name
   size_t max_body_bytes = 1 << 20;
   int64_t max_n = 16;                // choices per request
-  int64_t max_stop = 4;              // stop strings per request (OpenAI allows 4)
+  int64_t max_stop = 16;             // stop strings per request (OpenAI allows 4, DeepSeek 16)
   size_t max_stop_bytes = 256;       // length of one stop string
   int64_t max_messages = 1024;
   // What a request that leaves them out gets: OpenAI's temperature 1 unless the checkpoint's
@@ -56,11 +57,25 @@ struct ChatRequest {
   // (checked) and content null when it has no text; a tool turn keeps its tool_call_id.
   nlohmann::json messages;
   tools::ToolRequest tools;
+  // DeepSeek's prefix completion: a last assistant message with "prefix": true is not in `messages`; the reply
+  // continues its content (which the reply does not repeat).
+  std::optional<std::string> assistant_prefix;
+};
+
+// One prompt of a completions request: text (encoded with BOS as the tokenizer adds it) or the token ids to use as
+// they are.
+struct CompletionPrompt {
+  std::string text;
+  std::optional<std::vector<int32_t>> ids;
 };
 
 struct CompletionRequest {
   GenerationRequest gen;
-  std::string prompt;
+  // "prompt": a string, token ids, or an array of either; each prompt gets n choices, indexed prompt * n + i.
+  std::vector<CompletionPrompt> prompts;
+  bool echo = false;                  // each choice's text starts with its prompt
+  std::optional<std::string> suffix;  // fill in the middle: the text after the completion
+  int64_t best_of = 1;                // generations per prompt (>= n); the n likeliest per token are returned
 };
 
 ChatRequest parse_chat_request(const std::string& body, const ServerLimits& limits);

@@ -1,7 +1,7 @@
 // `whale serve`: the OpenAI HTTP API over a BatchEngine. The transport (server/http_listener.h) reads requests on a few
 // I/O threads; checks that need no body (route, method, Host, API key, media type) refuse a request before its body is
-// read. /health, /metrics, /v1/models and the web page are answered on the I/O threads and never wait behind
-// generation. A generation request is admitted if the server has room (the engine's slots plus
+// read. /health, /metrics, /v1/models, /tokenize, /detokenize and the web page are answered on the I/O threads and
+// never wait behind generation. A generation request is admitted if the server has room (the engine's slots plus
 // --max-queue waiting; else 429 with Retry-After) and its key is within its limits, then runs on a thread of its own:
 // request → prompt ids → GenerationJob (the engine steps all slots on its own thread) → JSON or SSE, cancelled when the
 // client hangs up or the server shuts down.
@@ -36,6 +36,16 @@ struct ServerOptions {
   ListenerOptions transport;             // connections, deadlines, I/O threads (host, port,
                                          // max body are set from above)
   std::shared_ptr<const Policy> policy;  // the operator's output policy (--policy); null: none
+  // Origins whose pages may call the API from a browser (--cors; "*": any). Empty: no CORS headers, and OPTIONS is a
+  // 405 like any other method a route does not take.
+  std::vector<std::string> cors_origins;
+  // One line per response on stderr: time (UTC), client address, method, path (never the query), status, latency.
+  // Never a header (so never the API key) or the body, unless `bodies` (--log-prompts): then a line with the first
+  // 1000 bytes of each request body when it arrives.
+  struct AccessLog {
+    bool enabled = false;
+    bool bodies = false;
+  } access_log;
 };
 
 // The model behind the server: tokenizer, optional chat template and the ids that end generation.

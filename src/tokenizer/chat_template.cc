@@ -97,9 +97,11 @@ std::string ChatTemplate::render(const nlohmann::json& messages, bool add_genera
 }
 
 ChatPrompt ChatTemplate::render_for_encoding(const Tokenizer& tokenizer, const nlohmann::json& messages,
-                                             bool add_generation_prompt, const nlohmann::json& extra_context) const {
+                                             bool add_generation_prompt, const nlohmann::json& extra_context,
+                                             std::string_view assistant_prefix) const {
   const std::string escaped =
-      render(escape_strings(tokenizer, messages), add_generation_prompt, escape_strings(tokenizer, extra_context));
+      render(escape_strings(tokenizer, messages), add_generation_prompt, escape_strings(tokenizer, extra_context)) +
+      tokenizer.escape_added_tokens(assistant_prefix);
   return {tokenizer.restore_escaped(escaped), tokenizer.encode(escaped, {.restore_escaped = true})};
 }
 

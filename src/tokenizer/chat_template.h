@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace whale {
@@ -40,8 +41,10 @@ class ChatTemplate {
   // encoded as ordinary text even where it spells a special or added token: a message cannot forge a turn.
   // The template sees those strings with such spellings escaped (added_token_escape.h), so a template that
   // searches content for an added token (e.g. '</think>' in content) does not find one written by the user.
+  // `assistant_prefix` (untrusted text too) is appended after the rendering: a reply that starts with it.
   ChatPrompt render_for_encoding(const Tokenizer& tokenizer, const nlohmann::json& messages, bool add_generation_prompt,
-                                 const nlohmann::json& extra_context = nlohmann::json::object()) const;
+                                 const nlohmann::json& extra_context = nlohmann::json::object(),
+                                 std::string_view assistant_prefix = {}) const;
 
  private:
   ChatTemplate(std::shared_ptr<const jinja::Template> tmpl, std::shared_ptr<const jinja::Dict> special_tokens,
