@@ -42,12 +42,20 @@ TEST(RlColdStart, RecordsInBothFormats) {
   auto task = make_task("arithmetic");
   std::mt19937_64 rng(2);
   const Problem p = task->generate(Split::kTrain, 2, rng);
-  const nlohmann::json chat = cold_start_record(*task, p, {.format = ColdStartFormat::kChat, .system_message = true});
+  const nlohmann::json chat = cold_start_record(*task, p, {.format = ColdStartFormat::kChat, .instruction = Instruction::kSystem});
   ASSERT_EQ(chat["messages"].size(), 3u);
   EXPECT_EQ(chat["messages"][0]["role"], "system");
   EXPECT_EQ(chat["messages"][1]["content"], p.prompt);
   EXPECT_EQ(chat["messages"][2]["role"], "assistant");
   EXPECT_TRUE(chat["messages"][2]["content"].get<std::string>().starts_with("<think>\n"));
+
+  // Without the instruction the user turn is the question alone, as a user types it; the default puts it after.
+  const nlohmann::json bare = cold_start_record(*task, p, {.instruction = Instruction::kNone});
+  ASSERT_EQ(bare["messages"].size(), 2u);
+  EXPECT_EQ(bare["messages"][0]["content"], p.prompt);
+  const nlohmann::json told = cold_start_record(*task, p, {});
+  EXPECT_TRUE(told["messages"][0]["content"].get<std::string>().starts_with(p.prompt + " Think step by step"));
+  EXPECT_EQ(told["messages"][1]["content"], bare["messages"][1]["content"]);
 
   const nlohmann::json text = cold_start_record(*task, p, {.format = ColdStartFormat::kText});
   EXPECT_EQ(text["prompt"], r1_zero_prompt(p));

@@ -193,6 +193,9 @@ TEST_F(RlLoopTest, ConfigErrorsNameTheProblem) {
   std::string agg = good;
   agg.replace(agg.find("micro_batch = 32"), 16, "aggregation = \"sum\"");
   EXPECT_NE(error(agg).find("unknown aggregation 'sum'"), std::string::npos);
+  std::string placement = good;
+  placement.replace(placement.find("[rollout]"), 9, "instruction = \"assistant\"\n[rollout]");
+  EXPECT_NE(error(placement).find("unknown instruction placement 'assistant'"), std::string::npos) << error(placement);
   std::string group = good;
   group.replace(group.find("group_size = 8"), 14, "group_size = 1");
   EXPECT_NE(error(group).find("group_size = 1 is out of range"), std::string::npos);
@@ -212,6 +215,7 @@ TEST_F(RlLoopTest, CliFailurePaths) {
       {"eval --model " + sft_.string() + " --task calculus --n 2", "calculus"},
       {"eval --model " + (dir_ / "nothing").string() + " --task arithmetic --n 2", "nothing"},
       {"eval --model " + sft_.string() + " --task arithmetic --n 0", "--n"},
+      {"eval --model " + sft_.string() + " --task arithmetic --n 2 --prompt chat --instruction below", "--instruction"},
       {"eval --model " + sft_.string() + " --task arithmetic --min-difficulty 3 --max-difficulty 2", "below"},
       {"generate --model " + sft_.string() + " -n 4", "give the prompt as --ids or --text"},
       {"generate --model " + sft_.string() + " --ids 1 --text hi -n 4", "excludes"},

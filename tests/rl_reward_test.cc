@@ -36,14 +36,17 @@ TEST(RlReward, PromptsCarryTheInstructionAndQuestion) {
   EXPECT_TRUE(prompt.ends_with("User: What is 347 + 589? Assistant:"));
   EXPECT_TRUE(r1_zero_prompt(p, {.prefill_think = true}).ends_with("Assistant: <think>"));
   EXPECT_EQ(full_response({.prefill_think = true}, " x </think>"), "<think> x </think>");
-  const nlohmann::json with_system = chat_messages(p, true);
+  const nlohmann::json with_system = chat_messages(p, Instruction::kSystem);
   ASSERT_EQ(with_system.size(), 2u);
   EXPECT_EQ(with_system[0]["role"], "system");
   EXPECT_EQ(with_system[1]["content"], p.prompt);
-  const nlohmann::json user_only = chat_messages(p, false);
+  const nlohmann::json user_only = chat_messages(p, Instruction::kUser);
   ASSERT_EQ(user_only.size(), 1u);
   EXPECT_EQ(user_only[0]["role"], "user");
   EXPECT_NE(user_only[0]["content"].get<std::string>().find("<answer> </answer>"), std::string::npos);
+  const nlohmann::json bare = chat_messages(p, Instruction::kNone);
+  ASSERT_EQ(bare.size(), 1u);
+  EXPECT_EQ(bare[0]["content"], p.prompt);
 }
 
 TEST(RlReward, ExtractsTheLastCompleteAnswer) {

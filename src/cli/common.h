@@ -9,11 +9,21 @@
 
 #include "engine/generation_config.h"
 #include "engine/sampler.h"
+#include "rl/prompt_style.h"
 
 namespace whale::cli {
 
 inline void add_threads_option(CLI::App* cmd, size_t& threads) {
   cmd->add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::Range(0, 4096));
+}
+
+inline void add_instruction_option(CLI::App* cmd, rl::Instruction& instruction) {
+  const std::map<std::string, rl::Instruction> names = {
+      {"user", rl::Instruction::kUser}, {"system", rl::Instruction::kSystem}, {"none", rl::Instruction::kNone}};
+  cmd->add_option("--instruction", instruction,
+                  "chat: where the answer-format instruction goes: user (after the question), system (a system "
+                  "message) or none (the question alone, as a user types it)")
+      ->transform(CLI::CheckedTransformer(names));
 }
 
 inline void add_mmap_option(CLI::App* cmd, bool& mmap) {

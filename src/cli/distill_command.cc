@@ -48,7 +48,7 @@ void add_distill_command(CLI::App& app) {
       ->check(CLI::Range(int64_t(2), int64_t(1000)));
   cmd->add_option("--prompt", *prompt_style, "chat (the teacher's template) or r1-zero (plain text prompt)")
       ->check(CLI::IsMember({"chat", "r1-zero"}));
-  cmd->add_flag("--system", opt->prompt.system_message, "the task instruction as a system message");
+  add_instruction_option(cmd, opt->prompt.instruction);
   cmd->add_option("--slots", opt->slots, "sequences decoded together")->check(CLI::Range(int64_t(1), int64_t(4096)));
   cmd->add_option("--batch-prompts", opt->batch_prompts, "prompts per durable write")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));

@@ -26,7 +26,8 @@ void add_eval_command(CLI::App& app) {
     float temperature = 0.6f, top_p = 0.95f;
     uint64_t seed = 0;
     int min_difficulty = 1, max_difficulty = 0;
-    bool no_prefill_think = false, system_message = false;
+    bool no_prefill_think = false;
+    rl::Instruction instruction = rl::Instruction::kUser;
     size_t threads = 0;
   };
   auto opt = std::make_shared<Options>();
@@ -46,7 +47,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::Range(0, 100));
   cmd->add_option("--prompt", opt->prompt, "r1-zero or chat")->check(CLI::IsMember({"r1-zero", "chat"}));
   cmd->add_flag("--no-prefill-think", opt->no_prefill_think, "r1-zero: do not end the prompt with <think>");
-  cmd->add_flag("--system", opt->system_message, "chat: the instruction as a system message");
+  add_instruction_option(cmd, opt->instruction);
   cmd->add_option("--slots", opt->slots, "sequences decoded together")->check(CLI::Range(int64_t(1), int64_t(1) << 16));
   cmd->add_option("--samples-out", opt->samples_out, "also write every completion as JSON lines to this file");
   add_threads_option(cmd, opt->threads);
@@ -62,7 +63,7 @@ void add_eval_command(CLI::App& app) {
     const Tokenizer& tokenizer = *bundle.tokenizer;
     const rl::PromptEncoder prompts(tokenizer, {.style = rl::parse_prompt_style(opt->prompt, "--prompt"),
                                                 .prefill_think = !opt->no_prefill_think,
-                                                .system_message = opt->system_message});
+                                                .instruction = opt->instruction});
     const std::vector<rl::Problem> problems =
         rl::heldout_problems(*task, opt->n, opt->seed, opt->min_difficulty, opt->max_difficulty);
     size_t longest = 1;

@@ -1,12 +1,13 @@
 // whale rl: reinforcement learning with verifiable rewards.
 //   whale rl --config FILE.toml [--resume] [--quiet]           GRPO training (rl/grpo_trainer.h)
 //   whale rl cold-start --task NAME --n N --seed S --out FILE.jsonl [--format chat|text]
-//       [--min-difficulty D --max-difficulty D --split train|heldout --system --prefill-think]
+//       [--min-difficulty D --max-difficulty D --split train|heldout --instruction user|system|none --prefill-think]
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "train/interrupt.h"
 #include "core/error.h"
 #include "core/regular_file.h"
@@ -33,7 +34,7 @@ void add_cold_start_command(CLI::App& rl) {
   cmd->add_option("--max-difficulty", opt->gen.max_difficulty, "highest difficulty level (0: the task's maximum)")
       ->check(CLI::Range(0, 100));
   cmd->add_option("--split", opt->split, "train or heldout")->check(CLI::IsMember({"train", "heldout"}));
-  cmd->add_flag("--system", opt->gen.system_message, "chat: put the instruction in a system message");
+  add_instruction_option(cmd, opt->gen.instruction);
   cmd->add_flag("--prefill-think", opt->gen.prompt.prefill_think, "text: end the prompt with <think>");
   cmd->callback([opt] {
     opt->gen.format = rl::parse_cold_start_format(opt->format);

@@ -51,7 +51,7 @@ std::vector<PromptItem> task_prompts(const DistillGenerateOptions& o, std::vecto
   for (int64_t i = 0; i < o.n; ++i) {
     const rl::Task& task = *tasks[size_t(i) % tasks.size()];
     rl::Problem p = task.draw(rl::Split::kTrain, o.min_difficulty, o.max_difficulty, rng);
-    json messages = rl::chat_messages(p, o.prompt.system_message);
+    json messages = rl::chat_messages(p, o.prompt.instruction);
     items.push_back({.id = fmt::format("{}/{}", task.name(), i),
                      .index = uint64_t(i),
                      .task = &task,

@@ -35,7 +35,7 @@ struct DistillGenerateOptions {
   int64_t slots = 16;         // sequences decoded together
   int64_t batch_prompts = 8;  // prompts per written batch
   size_t threads = 0;
-  rl::PromptConfig prompt{.style = rl::PromptStyle::kChat, .prefill_think = true, .system_message = false};
+  rl::PromptConfig prompt{.style = rl::PromptStyle::kChat, .prefill_think = true};
   TraceFilterOptions filter;
   std::filesystem::path out;
 };

@@ -23,7 +23,7 @@ std::string worked_response(const Task& task, const Problem& problem) {
 nlohmann::json cold_start_record(const Task& task, const Problem& problem, const ColdStartOptions& options) {
   const std::string response = worked_response(task, problem);
   if (options.format == ColdStartFormat::kChat) {
-    nlohmann::json messages = chat_messages(problem, options.system_message);
+    nlohmann::json messages = chat_messages(problem, options.instruction);
     messages.push_back({{"role", "assistant"}, {"content", response}});
     return {{"messages", messages}};
   }

@@ -27,7 +27,7 @@ struct ColdStartOptions {
   int max_difficulty = 0;  // 0: each family's maximum
   Split split = Split::kTrain;
   ColdStartFormat format = ColdStartFormat::kChat;
-  bool system_message = false;  // chat: instruction as a system message instead of inside the user turn
+  Instruction instruction = Instruction::kUser;  // chat: where the answer-format instruction goes
   PromptOptions prompt;         // text: prefill "<think>" at the end of the prompt
 };
 

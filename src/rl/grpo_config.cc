@@ -17,7 +17,7 @@ using std::string_view_literals::operator""sv;
 constexpr std::array kSections = {"model"sv, "task"sv, "rollout"sv, "grpo"sv, "optim"sv, "train"sv};
 constexpr std::array kModelKeys = {"checkpoint"sv, "tokenizer"sv};
 constexpr std::array kTaskKeys = {"name"sv,          "min_difficulty"sv, "max_difficulty"sv, "prompt"sv,
-                                  "prefill_think"sv, "system_message"sv, "format_weight"sv};
+                                  "prefill_think"sv, "instruction"sv, "format_weight"sv};
 constexpr std::array kRolloutKeys = {"prompts"sv, "group_size"sv,       "max_new_tokens"sv, "temperature"sv,
                                      "top_p"sv,   "slots"sv, "dynamic_sampling"sv, "max_draws"sv};
 constexpr std::array kGrpoKeys = {"epochs"sv, "micro_batch"sv, "eps_low"sv,       "eps_high"sv,
@@ -67,7 +67,7 @@ GrpoConfig parse_grpo_config(std::string_view toml_text, const fs::path& source)
          t.min_difficulty);
   t.prompt.style = task.choice("prompt", "r1-zero", parse_prompt_style);
   t.prompt.prefill_think = task.boolean("prefill_think", true);
-  t.prompt.system_message = task.boolean("system_message", false);
+  t.prompt.instruction = task.choice("instruction", "user", parse_instruction);
   t.reward.format_weight = task.number("format_weight", 0.1, 0.0, 10.0);
 
   auto& r = c.rollout;

@@ -5,7 +5,8 @@
 //             tokenizer = "DIR" (default: the checkpoint)
 //   [task]    name = "arithmetic" | "countdown" | "linear_equation" | "word_problem", min_difficulty = 1,
 //             max_difficulty = 0 (0: the family's maximum), prompt = "r1-zero" | "chat", prefill_think = true,
-//             system_message = false, format_weight = 0.1
+//             instruction = "user" | "system" | "none" (chat: where the answer-format instruction goes),
+//             format_weight = 0.1
 //   [rollout] prompts = 8 (problems per step), group_size = 8 (G), max_new_tokens = 256, temperature = 1.0,
 //             top_p = 1.0, slots = 64 (sequences the engine decodes together), dynamic_sampling = false
 //             (DAPO: draw more problems until `prompts` groups have unequal rewards), max_draws = 3

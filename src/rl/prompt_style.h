@@ -11,10 +11,18 @@ enum class PromptStyle {
 };
 PromptStyle parse_prompt_style(const std::string& text, const std::string& what);  // "r1-zero" | "chat"
 
+// Where a chat prompt tells the model the answer format.
+enum class Instruction {
+  kUser,    // after the question, in the user turn
+  kSystem,  // as a system message
+  kNone,    // nowhere: the question alone, as a user types it (the model must know the format itself)
+};
+Instruction parse_instruction(const std::string& text, const std::string& what);  // "user" | "system" | "none"
+
 struct PromptConfig {
   PromptStyle style = PromptStyle::kR1Zero;
   bool prefill_think = true;    // r1-zero: end the prompt with "<think>"
-  bool system_message = false;  // chat: the instruction as a system message
+  Instruction instruction = Instruction::kUser;  // chat only
 };
 
 }  // namespace whale::rl

@@ -16,10 +16,11 @@ std::string r1_zero_prompt(const Problem& problem, const PromptOptions& options)
                      options.prefill_think ? " <think>" : "");
 }
 
-nlohmann::json chat_messages(const Problem& problem, bool system_message) {
-  if (system_message)
+nlohmann::json chat_messages(const Problem& problem, Instruction instruction) {
+  if (instruction == Instruction::kSystem)
     return nlohmann::json::array({{{"role", "system"}, {"content", kReasoningInstruction}},
                                   {{"role", "user"}, {"content", problem.prompt}}});
+  if (instruction == Instruction::kNone) return nlohmann::json::array({{{"role", "user"}, {"content", problem.prompt}}});
   return nlohmann::json::array(
       {{{"role", "user"},
         {"content", problem.prompt +

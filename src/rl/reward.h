@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "rl/prompt_style.h"
 #include "rl/tasks/task.h"
 
 namespace whale::rl {
@@ -26,7 +27,7 @@ struct PromptOptions {
 std::string r1_zero_prompt(const Problem& problem, const PromptOptions& options = {});
 // Chat messages for the R1 chat template: [system: instruction, user: question], or, without a system
 // message (as DeepSeek recommends for R1), [user: question + instruction].
-nlohmann::json chat_messages(const Problem& problem, bool system_message);
+nlohmann::json chat_messages(const Problem& problem, Instruction instruction);
 // The text the rewards look at: the prefilled "<think>" (if any) followed by the completion.
 std::string full_response(const PromptOptions& options, std::string_view completion);
 

@@ -27,7 +27,7 @@ PromptEncoder::Encoded PromptEncoder::encode(const Problem& problem) const {
     return out;
   }
   // As the server encodes a chat: only the template's markup becomes special tokens.
-  ChatPrompt rendered = chat_->render_for_encoding(tokenizer_, chat_messages(problem, config_.system_message), true);
+  ChatPrompt rendered = chat_->render_for_encoding(tokenizer_, chat_messages(problem, config_.instruction), true);
   const std::string& prompt = rendered.text;
   out.ids = std::move(rendered.ids);
   out.response_prefix = open_reasoning_prefix(prompt);
