@@ -16,7 +16,9 @@
 #include "run_command.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer_files.h"
+#include "io/safetensors.h"
 #include "train/data_build.h"
+#include "train/params.h"
 #include "train/trainer.h"
 
 namespace whale::rl {
@@ -150,6 +152,37 @@ TEST_F(RlLoopTest, SeededGrpoRunRaisesTheReward) {
   EXPECT_EQ(j.at("samples").get<int>(), 16);
   EXPECT_GE(j.at("pass_at_1").get<double>(), 0.0);
   EXPECT_LE(j.at("pass_at_1").get<double>(), j.at("pass_at_k").get<double>());
+}
+
+// A policy with an MTP module (the draft head) keeps it through GRPO unchanged, while the main model trains.
+TEST_F(RlLoopTest, GrpoKeepsTheMtpModuleAsIs) {
+  const fs::path start = dir_ / "with_mtp";
+  fs::create_directories(start);
+  const ParamSet with_mtp = ParamSet::from_checkpoint(sft_, /*with_mtp=*/true, /*seed=*/5);  // a fresh module
+  with_mtp.save_safetensors(start / "model.safetensors");
+  std::ofstream(start / "config.json") << with_mtp.config_json().dump(1);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) fs::copy_file(sft_ / f, start / f);
+  ASSERT_TRUE(ParamSet::checkpoint_has_mtp(start));
+  ASSERT_FALSE(ParamSet::checkpoint_has_mtp(sft_));
+
+  std::string text = config_text(2, (dir_ / "rl_mtp").string(), "eval_interval = 0\n");
+  text.replace(text.find(sft_.string()), sft_.string().size(), start.string());
+  const GrpoSummary s = run_grpo(parse_grpo_config(text, dir_ / "rl_mtp.toml"), {.progress = false});
+  ASSERT_TRUE(ParamSet::checkpoint_has_mtp(s.checkpoint));
+  const TensorStore before = TensorStore::open(start), after = TensorStore::open(s.checkpoint);
+  const std::string mtp = "model.layers." + std::to_string(with_mtp.config().n_layer) + ".";
+  int mtp_tensors = 0, changed = 0;
+  for (const Param& p : with_mtp.params()) {
+    const bool same = before.get(p.name).f32_values() == after.get(p.name).f32_values();
+    if (p.name.starts_with(mtp)) {
+      ++mtp_tensors;
+      EXPECT_TRUE(same) << p.name;
+    } else if (!same) {
+      ++changed;
+    }
+  }
+  EXPECT_GT(mtp_tensors, 5);
+  EXPECT_GT(changed, 5) << "the main model did not train";
 }
 
 // Two steps, then --resume for two more, against four uninterrupted steps with KL (β > 0), μ = 2 epochs

@@ -109,7 +109,11 @@ GrpoSummary run_grpo(const GrpoConfig& c, const GrpoRunOptions& options) {
     resume_from = run.latest();
     if (!resume_from) fail("--resume: no checkpoint in {}", c.train.out.string());
   }
-  ParamSet params = ParamSet::from_checkpoint(resume_from ? *resume_from : c.model.checkpoint);
+  // A checkpoint's MTP module (the draft head for speculative decoding) rides along frozen: GRPO's loss does not use
+  // it, and the result must not claim a module (num_nextn_predict_layers) it lacks.
+  const std::filesystem::path policy_dir = resume_from ? *resume_from : c.model.checkpoint;
+  ParamSet params = ParamSet::from_checkpoint(policy_dir, ParamSet::checkpoint_has_mtp(policy_dir));
+  params.freeze_mtp();
   if (tokenizer.vocab_size() > params.config().vocab_size)
     fail("{}: the tokenizer has {} tokens but the model's vocab_size is {}", c.model.tokenizer.string(),
          tokenizer.vocab_size(), params.config().vocab_size);

@@ -1,5 +1,7 @@
 #include "train/params.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "io/json_file.h"
@@ -96,6 +98,20 @@ ParamSet ParamSet::from_checkpoint(const std::filesystem::path& dir, bool with_m
     }
   }
   return out;
+}
+
+bool ParamSet::checkpoint_has_mtp(const std::filesystem::path& dir) {
+  const ModelConfig config = ModelConfig::from_json(read_json_file(dir / "config.json"), (dir / "config.json").string());
+  if (config.n_mtp_layers == 0) return false;
+  const TensorStore store = TensorStore::open(dir);
+  const std::vector<TensorSpec> specs = mtp_specs(config);
+  return std::all_of(specs.begin(), specs.end(), [&](const TensorSpec& s) { return store.has(s.name); });
+}
+
+void ParamSet::freeze_mtp() {
+  const std::string prefix = "model.layers." + std::to_string(config_.n_layer) + ".";  // mtp_specs' names
+  for (Param& p : params_)
+    if (p.name.starts_with(prefix)) p.trained = false;
 }
 
 ParamSet ParamSet::initialize(const nlohmann::json& config_json, bool with_mtp, uint64_t seed, double std) {

@@ -32,6 +32,8 @@ class ParamSet {
   // Reads config.json + safetensors weights from a hub-layout directory (fp8/bf16/f16 → f32).
   // MTP tensors present in the checkpoint are loaded; missing ones are initialised when with_mtp is set.
   static ParamSet from_checkpoint(const std::filesystem::path& dir, bool with_mtp = false, uint64_t seed = 0);
+  // Whether a checkpoint carries an MTP module: num_nextn_predict_layers > 0 in its config and the module's tensors.
+  static bool checkpoint_has_mtp(const std::filesystem::path& dir);
   // Random initialisation (matrices ~ N(0, std²), norms 1, biases 0) for a config.json.
   static ParamSet initialize(const nlohmann::json& config_json, bool with_mtp, uint64_t seed, double std = 0.02);
 
@@ -49,6 +51,9 @@ class ParamSet {
   // The inference model's weights as views of these f32 values (no copy; see LoadedWeights::bind_f32):
   // `Model(config(), inference_weights(), pool)` serves the current parameters, e.g. for RL rollouts.
   LoadedWeights inference_weights() const;
+
+  // Takes the MTP module out of training (for a loss that does not use it, as GRPO's): it is kept, and saved, as is.
+  void freeze_mtp();
 
   void zero_grad();
   int64_t n_trained() const;  // number of trained scalars
