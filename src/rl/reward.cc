@@ -20,7 +20,8 @@ nlohmann::json chat_messages(const Problem& problem, Instruction instruction) {
   if (instruction == Instruction::kSystem)
     return nlohmann::json::array({{{"role", "system"}, {"content", kReasoningInstruction}},
                                   {{"role", "user"}, {"content", problem.prompt}}});
-  if (instruction == Instruction::kNone) return nlohmann::json::array({{{"role", "user"}, {"content", problem.prompt}}});
+  if (instruction == Instruction::kNone)
+    return nlohmann::json::array({{{"role", "user"}, {"content", problem.prompt}}});
   return nlohmann::json::array(
       {{{"role", "user"},
         {"content", problem.prompt +

@@ -101,7 +101,8 @@ ParamSet ParamSet::from_checkpoint(const std::filesystem::path& dir, bool with_m
 }
 
 bool ParamSet::checkpoint_has_mtp(const std::filesystem::path& dir) {
-  const ModelConfig config = ModelConfig::from_json(read_json_file(dir / "config.json"), (dir / "config.json").string());
+  const std::filesystem::path file = dir / "config.json";
+  const ModelConfig config = ModelConfig::from_json(read_json_file(file), file.string());
   if (config.n_mtp_layers == 0) return false;
   const TensorStore store = TensorStore::open(dir);
   const std::vector<TensorSpec> specs = mtp_specs(config);
