@@ -41,16 +41,18 @@ TEST(GenerationConfig, ReadsTheKeysVllmReads) {
   EXPECT_TRUE(r1.ignored.empty());
   EXPECT_FALSE(r1.max_new_tokens);
 
-  // Qwen2.5-style: a list of end ids, top_k, a penalty whale does not apply.
+  // Qwen2.5-style: a list of end ids, top_k, a repetition penalty; a penalty whale does not apply.
   const GenerationConfig qwen = GenerationConfig::from_json(
       R"({"do_sample": true, "eos_token_id": [151645, 151643], "repetition_penalty": 1.05, "temperature": 0.7,
-          "top_k": 20, "top_p": 0.8, "max_new_tokens": 512})",
+          "top_k": 20, "top_p": 0.8, "max_new_tokens": 512, "frequency_penalty": 0.5})",
       "qwen");
   EXPECT_EQ(qwen.eos_token_ids, (std::vector<int32_t>{151645, 151643}));
   EXPECT_EQ(qwen.sampling({}).top_k, 20);
   EXPECT_EQ(qwen.max_new_tokens, 512);
+  EXPECT_FLOAT_EQ(qwen.repetition_penalty.value_or(0), 1.05f);
   ASSERT_EQ(qwen.ignored.size(), 1u);
-  EXPECT_EQ(qwen.ignored[0], "repetition_penalty = 1.05");
+  EXPECT_EQ(qwen.ignored[0], "frequency_penalty = 0.5");
+  EXPECT_FALSE(r1.repetition_penalty);
 
   // do_sample = false: greedy, whatever the temperature says; neutral penalties are not reported.
   const GenerationConfig greedy =
@@ -68,6 +70,8 @@ TEST(GenerationConfig, BadValuesNameTheFileAndKey) {
   EXPECT_NE(error_of(R"({"max_new_tokens": 0})").find("'max_new_tokens'"), std::string::npos);
   EXPECT_NE(error_of(R"({"eos_token_id": [1, "x"]})").find("'eos_token_id'"), std::string::npos);
   EXPECT_NE(error_of(R"({"do_sample": "yes"})").find("'do_sample'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"repetition_penalty": 0})").find("'repetition_penalty' must be > 0"), std::string::npos);
+  EXPECT_NE(error_of(R"({"repetition_penalty": 11})").find("'repetition_penalty' = 11"), std::string::npos);
   EXPECT_NE(error_of("[1]").find("gc.json: not a JSON object"), std::string::npos);
   EXPECT_NE(error_of("{").find("not a JSON object"), std::string::npos);
   // No file: nothing set.
@@ -90,6 +94,12 @@ TEST(GenerationConfig, ServerRequestsGetTheCheckpointDefaults) {
   EXPECT_EQ(r.gen.sampling.temperature, 0.0f) << "the request's own values win";
   EXPECT_EQ(r.gen.sampling.top_p, 1.0f);
   EXPECT_EQ(r.gen.max_tokens, 5);
+  EXPECT_EQ(r.gen.adjust.repetition_penalty, 1.0f);
+  limits.default_repetition_penalty = 1.05f;  // the checkpoint's, unless the request names its own
+  EXPECT_FLOAT_EQ(server::parse_chat_request("{" + messages + "}", limits).gen.adjust.repetition_penalty, 1.05f);
+  EXPECT_FLOAT_EQ(server::parse_chat_request(R"({"repetition_penalty": 1.3, )" + messages + "}", limits)
+                      .gen.adjust.repetition_penalty,
+                  1.3f);
   // Without a generation_config: OpenAI's temperature 1, up to the context.
   r = server::parse_chat_request("{" + messages + "}", server::ServerLimits{.model_name = "m"});
   EXPECT_EQ(r.gen.sampling.temperature, 1.0f);
@@ -119,6 +129,30 @@ TEST(GenerationConfig, GenerateUsesItUnlessTold) {
       std::string(WHALE_BINARY) + " generate --model " + reference_dir + " --ids 1,2,3 -n 6 --ignore-eos 2>/dev/null");
   EXPECT_EQ(ids(greedy), ids(reference)) << "--temperature 0 overrides the file";
   EXPECT_NE(ids(from_file), ids(reference));
+}
+
+// repetition_penalty from the file reaches generate's greedy decode: the output differs from the plain greedy one
+// and equals the one with the same penalty as a flag; --repetition-penalty 1 turns the file's off.
+TEST(GenerationConfig, GenerateAppliesTheRepetitionPenalty) {
+  testing::TempDir dir;
+  const fs::path model = dir.path() / "model";
+  const std::string reference_dir = (fs::path(WHALE_FIXTURES_DIR) / "models/deepseek-v3-tiny").string();
+  fs::copy(reference_dir, model);
+  std::ofstream(model / "generation_config.json") << R"({"do_sample": false, "repetition_penalty": 3.0})";
+  auto ids = [](const std::string& dir, const std::string& flags) {
+    const testing::CommandResult r = testing::run_command(std::string(WHALE_BINARY) + " generate --model " + dir +
+                                                          " --ids 1,2,3 -n 24 --ignore-eos " + flags + " 2>/dev/null");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.output.substr(0, r.output.find('\n'));
+  };
+  const std::string plain = ids(reference_dir, "--temperature 0"), penalised = ids(model.string(), "");
+  EXPECT_NE(penalised, plain);
+  EXPECT_EQ(penalised, ids(reference_dir, "--temperature 0 --repetition-penalty 3"));
+  EXPECT_EQ(ids(model.string(), "--repetition-penalty 1"), plain);
+  const testing::CommandResult bad = testing::run_command(std::string(WHALE_BINARY) + " generate --model " +
+                                                          reference_dir + " --ids 1 --repetition-penalty 0");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("--repetition-penalty"), std::string::npos) << bad.output;
 }
 
 }  // namespace

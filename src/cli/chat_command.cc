@@ -383,6 +383,7 @@ void add_chat_command(CLI::App& app) {
       std::fprintf(stderr, "whale chat: generation_config.json %s is not applied (not supported yet)\n", key.c_str());
     SamplingParams fallback{.temperature = 0.6f, .top_p = 0.95f, .seed = std::random_device{}()};
     ChatSettings settings{.sampling = opt->sampling.resolve(bundle.generation, fallback),
+                          .adjust = opt->sampling.adjust(bundle.generation),
                           .max_new_tokens = max_new->count()
                                                 ? opt->max_new_tokens
                                                 : bundle.generation.max_new_tokens.value_or(opt->max_new_tokens),

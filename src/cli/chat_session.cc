@@ -46,6 +46,7 @@ ChatReply ChatSession::ask(const std::string& user,
 
   GenerateOptions gen{.max_new_tokens = std::min(settings_.max_new_tokens, ctx - int64_t(prompt.ids.size())),
                       .sampling = settings_.sampling,
+                      .adjust = settings_.adjust,
                       .stop_ids = bundle_.stop_ids,
                       .vocab_limit = bundle_.vocab_limit};
   ++settings_.sampling.seed;  // the next answer to the same question may differ

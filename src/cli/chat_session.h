@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "engine/logit_adjust.h"
 #include "engine/model_bundle.h"
 #include "engine/sampler.h"
 #include "server/text_stream.h"
@@ -18,6 +19,7 @@ namespace whale::cli {
 
 struct ChatSettings {
   SamplingParams sampling;
+  LogitAdjust adjust;  // repetition penalty
   int64_t max_new_tokens = 2048;
   int64_t ctx = 4096;  // positions one conversation may use (prompt + reply)
   std::string system;  // empty: no system message

@@ -31,6 +31,10 @@ void SamplingFlags::add(CLI::App* cmd, const SamplingParams& shown, bool random_
   top_p = cmd->add_option("--top-p", given.top_p, "nucleus sampling mass (1 = off)")->capture_default_str();
   min_p = cmd->add_option("--min-p", given.min_p, "drop tokens below min_p × the top probability (0 = off)")
               ->capture_default_str();
+  repetition = cmd->add_option("--repetition-penalty", repetition_penalty,
+                               "divide the logits of tokens already seen by this (1 = off; default: "
+                               "generation_config.json, else 1)")
+                   ->check(CLI::Range(1e-3f, 10.0f));
   seed = random_seed ? cmd->add_option("--seed", given.seed, "random seed (default: a new one each run)")
                            ->default_str("")
                      : cmd->add_option("--seed", given.seed, "random seed");
@@ -45,6 +49,11 @@ SamplingParams SamplingFlags::resolve(const GenerationConfig& generation, const 
   if (seed->count()) p.seed = given.seed;
   p.validate();
   return p;
+}
+
+LogitAdjust SamplingFlags::adjust(const GenerationConfig& generation) const {
+  const float file = generation.repetition_penalty.value_or(1.0f);
+  return {.repetition_penalty = repetition->count() ? repetition_penalty : file};
 }
 
 std::vector<int32_t> parse_id_list(const std::string& text, const std::string& what) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/generation_config.h"
+#include "engine/logit_adjust.h"
 #include "engine/sampler.h"
 #include "rl/prompt_style.h"
 
@@ -35,10 +36,14 @@ inline void add_mmap_option(CLI::App* cmd, bool& mmap) {
 // generation_config.json, else from the command's own default.
 struct SamplingFlags {
   SamplingParams given;
-  CLI::Option *temperature = nullptr, *top_k = nullptr, *top_p = nullptr, *min_p = nullptr, *seed = nullptr;
+  float repetition_penalty = 1.0f;
+  CLI::Option *temperature = nullptr, *top_k = nullptr, *top_p = nullptr, *min_p = nullptr, *seed = nullptr,
+              *repetition = nullptr;
   void add(CLI::App* cmd, const SamplingParams& shown_defaults, bool random_seed = false);
   // Validated; throws whale::Error naming the field.
   SamplingParams resolve(const GenerationConfig& generation, const SamplingParams& fallback) const;
+  // The logit adjustments: --repetition-penalty, else generation_config.json's, else none.
+  LogitAdjust adjust(const GenerationConfig& generation) const;
 };
 
 // input_ids (I64 or I32 [B, T]) from a safetensors file, checked against the model's vocabulary and context.

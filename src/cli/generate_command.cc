@@ -58,6 +58,7 @@ void add_generate_command(CLI::App& app) {
     }
     GenerateOptions gen{.max_new_tokens = n->count() ? opt->n : bundle.generation.max_new_tokens.value_or(opt->n),
                         .sampling = opt->sampling.resolve(bundle.generation, {}),
+                        .adjust = opt->sampling.adjust(bundle.generation),
                         .vocab_limit = bundle.vocab_limit};
     if (!opt->no_eos_stop) gen.stop_ids = bundle.stop_ids;
     GenerateStats stats;

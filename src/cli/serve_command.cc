@@ -156,6 +156,7 @@ void add_serve_command(CLI::App& app) {
     // Requests that leave a sampling parameter out get the checkpoint's recommendation (vLLM does the same).
     so.limits.default_sampling = bundle.generation.sampling(so.limits.default_sampling);
     so.limits.default_max_tokens = bundle.generation.max_new_tokens;
+    so.limits.default_repetition_penalty = bundle.generation.repetition_penalty.value_or(1.0f);
     const Model& model = *bundle.model;
     if (opt->engine.ctx == 0) opt->engine.ctx = std::min<int64_t>(model.config().max_position, 4096);
     opt->engine.vocab_limit = bundle.vocab_limit;

@@ -18,6 +18,9 @@ std::vector<int32_t> generate(Model& model, std::span<const int32_t> prompt, con
   Sampler sampler(options.sampling);
   const int64_t vocab = options.vocab_limit > 0 ? std::min(options.vocab_limit, model.config().vocab_size)
                                                 : model.config().vocab_size;
+  options.adjust.validate(vocab);
+  TokenHistory history;
+  history.reset({prompt.begin(), prompt.end()}, options.adjust.repetition_penalty != 1);
   KvCache cache = model.new_cache(std::max<int64_t>(capacity, 1));
   ForwardOptions fwd{.mla_absorbed = options.mla_absorbed, .last_token_logits = true};
   std::vector<float> logits;
@@ -30,7 +33,9 @@ std::vector<int32_t> generate(Model& model, std::span<const int32_t> prompt, con
     SeqChunk chunk{next, &cache};
     model.forward({&chunk, 1}, fwd, logits);
     if (out.empty()) prefill = std::chrono::duration<double>(clock::now() - t0).count();
+    if (options.adjust.active()) history.apply(options.adjust, logits.data(), vocab);
     int32_t id = sampler.sample(logits.data(), vocab);
+    history.add(id);
     out.push_back(id);
     bool stop = std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
     if (on_token && !on_token(id)) break;

@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/logit_adjust.h"
 #include "engine/sampler.h"
 #include "model/model.h"
 
@@ -14,6 +15,7 @@ namespace whale {
 struct GenerateOptions {
   int64_t max_new_tokens = 16;
   SamplingParams sampling;
+  LogitAdjust adjust;              // penalties and biases, applied to the logits before sampling
   std::vector<int32_t> stop_ids;  // generation ends after emitting one of these (e.g. EOS)
   bool mla_absorbed = true;
   int64_t vocab_limit = 0;  // sample only ids < vocab_limit (ids the tokenizer can decode); 0: all

@@ -40,6 +40,10 @@ GenerationConfig GenerationConfig::from_json(const std::string& text, const std:
   if (has("top_p")) c.top_p = float(number(j, "top_p", source, 0, 1));
   if (c.top_p && *c.top_p == 0) fail("{}: 'top_p' must be > 0", source);
   if (has("min_p")) c.min_p = float(number(j, "min_p", source, 0, 1));
+  if (has("repetition_penalty")) {
+    c.repetition_penalty = float(number(j, "repetition_penalty", source, 0, 10));
+    if (*c.repetition_penalty == 0) fail("{}: 'repetition_penalty' must be > 0", source);
+  }
   if (has("top_k")) c.top_k = integer(j["top_k"], "top_k", source, 0, int64_t(1) << 31);
   if (has("max_new_tokens"))
     c.max_new_tokens = integer(j["max_new_tokens"], "max_new_tokens", source, 1, int64_t(1) << 24);
@@ -56,7 +60,7 @@ GenerationConfig GenerationConfig::from_json(const std::string& text, const std:
     const char* key;
     double value;  // the setting that changes nothing
   };
-  for (const Neutral& n : {Neutral{"repetition_penalty", 1.0}, {"frequency_penalty", 0.0}, {"presence_penalty", 0.0}})
+  for (const Neutral& n : {Neutral{"frequency_penalty", 0.0}, {"presence_penalty", 0.0}})
     if (has(n.key) && !(j[n.key].is_number() && j[n.key].get<double>() == n.value))
       c.ignored.push_back(fmt::format("{} = {}", n.key, j[n.key].dump()));
   return c;

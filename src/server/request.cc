@@ -142,6 +142,7 @@ GenerationRequest parse_generation(const json& j, const std::string& body, const
   GenerationRequest g;
   g.response_format = parse_response_format(j, body);
   g.sampling = limits.default_sampling;
+  g.adjust.repetition_penalty = limits.default_repetition_penalty;
   for (const char* name : {"max_completion_tokens", "max_tokens"}) {
     if (auto v = get_int(j, name)) {
       if (*v < 1) bad(name, fmt::format("'{}' must be >= 1, got {}", name, *v));

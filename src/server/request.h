@@ -31,6 +31,7 @@ struct ServerLimits {
   // generation_config.json recommends other values.
   SamplingParams default_sampling{.temperature = 1.0f};
   std::optional<int64_t> default_max_tokens;  // absent: up to the context
+  float default_repetition_penalty = 1.0f;    // generation_config.json's; a request's field replaces it
 };
 
 // Settings shared by chat and text completions.
